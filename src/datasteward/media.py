@@ -1,0 +1,236 @@
+"""Decode images and audio into arrays and render their pictures; the only module that opens media files."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, UnidentifiedImageError
+
+from datasteward.errors import MediaError
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".wma", ".aiff", ".aif"})
+
+# Decoding a JPEG at reduced size is several times faster than a full decode and
+# is enough for brightness, blur, entropy and perceptual hashes.
+_DRAFT_SIZE = (256, 256)
+THUMBNAIL_SIDE = 256
+SPECTROGRAM_SIZE = (384, 128)  # width, height in pixels
+
+
+def modality_of(path: str | Path) -> str | None:
+    """``"image"`` or ``"audio"`` from the file extension, or None if neither."""
+    ext = Path(path).suffix.lower()
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in AUDIO_EXTENSIONS:
+        return "audio"
+    return None
+
+
+def content_hash(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
+    """SHA-1 hex digest of the file's bytes (the identity of its content)."""
+    digest = hashlib.sha1()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(chunk_size):
+                digest.update(chunk)
+    except OSError as exc:
+        raise MediaError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+    return digest.hexdigest()
+
+
+def check_readable(path: str | Path) -> int:
+    """Size in bytes of a readable file.
+
+    Raises
+    ------
+    MediaError
+        If the file does not exist, is not a regular file, or cannot be read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(str(path), "file not found")
+    if not p.is_file():
+        raise MediaError(str(path), "not a regular file")
+    try:
+        with open(p, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise MediaError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+    return p.stat().st_size
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header and a reduced decode of an image say."""
+
+    width: int
+    height: int
+    mode: str
+    format: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a full decode of an audio file says."""
+
+    sample_rate: int
+    channels: int
+    frames: int
+    duration: float
+    container: str
+    subtype: str
+    size_bytes: int
+
+
+def load_image(path: str | Path, *, draft: bool = True) -> tuple[Image.Image, ImageInfo]:
+    """Decode an image, at reduced size for JPEGs when ``draft`` is true.
+
+    Returns
+    -------
+    image : PIL.Image.Image
+        The decoded image (RGB or L), at most about 2x ``_DRAFT_SIZE`` when drafted.
+    info : ImageInfo
+        The true size from the header, the mode, format and byte size.
+    """
+    size = check_readable(path)
+    if size == 0:
+        raise MediaError(str(path), "zero-byte file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                info = ImageInfo(im.width, im.height, im.mode, im.format or "?", size)
+                if draft and im.format == "JPEG":
+                    im.draft("RGB", _DRAFT_SIZE)
+                im.load()
+                decoded = im.convert("RGB") if im.mode not in ("RGB", "L") else im.copy()
+    except UnidentifiedImageError as exc:
+        raise MediaError(str(path), "not a recognised image format") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError(str(path), f"image too large to decode safely ({exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise MediaError(str(path), f"cannot decode image ({exc})") from exc
+    if info.width == 0 or info.height == 0:
+        raise MediaError(str(path), f"image has zero size ({info.width}x{info.height})")
+    return decoded, info
+
+
+def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, AudioInfo]:
+    """Decode an audio file to float32 samples at its native rate.
+
+    Tries soundfile (WAV, FLAC, OGG, MP3) first, then audioread (ffmpeg) for
+    containers that libsndfile cannot read.
+
+    Returns
+    -------
+    y : np.ndarray
+        Shape ``(n,)`` when ``mono``, else ``(channels, n)``; float32 in [-1, 1].
+    info : AudioInfo
+    """
+    import soundfile as sf
+
+    size = check_readable(path)
+    if size == 0:
+        raise MediaError(str(path), "zero-byte file")
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        meta = sf.info(str(path))
+        container, subtype = meta.format, meta.subtype
+    except Exception as sf_exc:  # libsndfile raises LibsndfileError, RuntimeError or TypeError
+        try:
+            data, sr, container = _load_with_audioread(path)
+            subtype = "decoded by ffmpeg"
+        except Exception as exc:
+            raise MediaError(str(path), f"cannot decode audio ({_short(sf_exc)})") from exc
+    if data.shape[0] == 0:
+        raise MediaError(str(path), "audio has no samples")
+    info = AudioInfo(int(sr), int(data.shape[1]), int(data.shape[0]), data.shape[0] / float(sr), container, subtype, size)
+    y = data.T
+    return (y.mean(axis=0) if mono else y), info
+
+
+def _load_with_audioread(path: str | Path) -> tuple[np.ndarray, int, str]:
+    import audioread
+
+    with audioread.audio_open(str(path)) as f:
+        sr, channels = f.samplerate, f.channels
+        raw = b"".join(f)
+    pcm = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    if channels <= 0 or pcm.size == 0:
+        raise MediaError(str(path), "audio has no samples")
+    return pcm[: pcm.size // channels * channels].reshape(-1, channels), int(sr), "other (ffmpeg)"
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def save_thumbnail(image: Image.Image, out_path: str | Path, *, side: int = THUMBNAIL_SIDE) -> Path:
+    """Write a JPEG thumbnail whose longer side is at most ``side`` pixels."""
+    out = Path(out_path)
+    thumb = image.copy()
+    thumb.thumbnail((side, side))
+    thumb.convert("RGB").save(out, "JPEG", quality=85)
+    return out
+
+
+# Anchor colours of a perceptually ordered dark-to-bright map (close to matplotlib's magma).
+_COLOR_ANCHORS = np.array(
+    [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39], [252, 253, 191]],
+    dtype=float,
+)
+_LUT = np.stack(
+    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_COLOR_ANCHORS)), _COLOR_ANCHORS[:, c]) for c in range(3)],
+    axis=1,
+).astype(np.uint8)
+
+
+def mel_spectrogram_db(y: np.ndarray, sr: int, *, n_mels: int = 64, top_db: float = 80.0) -> np.ndarray:
+    """Mel power spectrogram in dB relative to its peak, shape ``(n_mels, frames)``."""
+    import librosa
+
+    n_fft = int(2 ** np.ceil(np.log2(max(sr * 0.032, 64))))  # about 32 ms windows
+    y = np.nan_to_num(np.asarray(y, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if y.size < n_fft:
+        y = np.pad(y, (0, n_fft - y.size))
+    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=n_fft // 4, n_mels=n_mels, fmax=sr / 2)
+    return librosa.power_to_db(mel, ref=np.max(mel) if mel.max() > 0 else 1.0, top_db=top_db)
+
+
+def spectrogram_image(y: np.ndarray, sr: int, *, size: tuple[int, int] = SPECTROGRAM_SIZE) -> Image.Image:
+    """Colour picture of the mel spectrogram, low frequencies at the bottom."""
+    db = mel_spectrogram_db(y, sr)
+    scaled = np.clip((db - db.min()) / max(float(np.ptp(db)), 1e-6), 0, 1)
+    rgb = _LUT[(scaled[::-1] * 255).astype(np.uint8)]
+    return Image.fromarray(rgb, "RGB").resize(size, Image.Resampling.BILINEAR)
+
+
+def placeholder_image(text: str, *, size: tuple[int, int] = SPECTROGRAM_SIZE) -> Image.Image:
+    """A grey tile that says why there is no picture (for corrupt media)."""
+    im = Image.new("RGB", size, (70, 70, 70))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle([0, 0, size[0] - 1, size[1] - 1], outline=(200, 60, 60), width=3)
+    y = 10
+    for line in _wrap(text, 44)[:6]:
+        draw.text((10, y), line, fill=(240, 240, 240))
+        y += 16
+    return im
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return lines + ([current] if current else [])

@@ -1,0 +1,202 @@
+"""The one module that talks to FiftyOne and MongoDB: datasets, schema, bulk writes and summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Iterable
+
+import pandas as pd
+
+from datasteward.config import configure_environment
+from datasteward.errors import DatasetNotFoundError
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+DATASET_TAG = "datasteward"
+SCHEMA_VERSION = 1
+_ADD_CHUNK = 500
+
+# Top-level string fields that every page filters and groups by.
+STRING_FIELDS = (
+    "modality", "media_path", "thumbnail", "item_key", "content_hash", "media_error", "transcript",
+    "language", "batch", "vendor", "split", "speaker", "accent", "gender", "age", "source_file",
+)
+SUMMARY_FIELDS = ("modality", "batch", "language", "vendor")
+
+
+def fo_module():
+    """``fiftyone``, imported after the environment defaults are in place."""
+    configure_environment()
+    import fiftyone
+
+    return fiftyone
+
+
+def list_datasets() -> list[str]:
+    """Names of the Data Steward datasets in the current database."""
+    return sorted(fo_module().list_datasets(tags=DATASET_TAG))
+
+
+def dataset_exists(name: str) -> bool:
+    return name in fo_module().list_datasets()
+
+
+def open_dataset(name: str, *, create: bool = False) -> "fo.Dataset":
+    """Load the dataset ``name``, creating it with the Data Steward schema if asked.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        If it does not exist and ``create`` is false.
+    """
+    fo = fo_module()
+    if name in fo.list_datasets():
+        return fo.load_dataset(name)
+    if not create:
+        known = ", ".join(list_datasets()) or "none yet"
+        raise DatasetNotFoundError(f"no dataset named {name!r} (datasets: {known})")
+    ds = fo.Dataset(name, persistent=True)
+    ds.tags = [DATASET_TAG]
+    ds.info = {"datasteward_schema": SCHEMA_VERSION, "created_at": _now().isoformat()}
+    _declare_schema(ds)
+    _configure_app(ds)
+    ds.save()
+    return ds
+
+
+def delete_dataset(name: str) -> None:
+    fo = fo_module()
+    if name in fo.list_datasets():
+        fo.load_dataset(name).delete()
+
+
+def _declare_schema(ds) -> None:
+    fo = fo_module()
+    for name in STRING_FIELDS:
+        ds.add_sample_field(name, fo.StringField)
+    ds.add_sample_field("source_row", fo.IntField)
+    ds.add_sample_field("collected_at", fo.DateTimeField)
+    ds.add_sample_field("imported_at", fo.DateTimeField)
+    ds.add_sample_field("ground_truth", fo.EmbeddedDocumentField, embedded_doc_type=fo.Label)
+    ds.add_sample_field("prediction", fo.EmbeddedDocumentField, embedded_doc_type=fo.Classification)
+    ds.add_sample_field(
+        "annotations", fo.ListField, subfield=fo.EmbeddedDocumentField, embedded_doc_type=fo.DynamicEmbeddedDocument
+    )
+    ds.add_sample_field("audio", fo.EmbeddedDocumentField, embedded_doc_type=fo.DynamicEmbeddedDocument)
+    ds.add_sample_field("source_extra", fo.DictField)
+    for field in ("batch", "language", "vendor", "modality", "item_key", "content_hash"):
+        ds.create_index(field)
+
+
+def _configure_app(ds) -> None:
+    """Grid tiles show the small `thumbnail` (a spectrogram for audio); the modal shows `filepath`."""
+    ds.app_config.media_fields = ["filepath", "thumbnail"]
+    ds.app_config.grid_media_field = "thumbnail"
+    ds.app_config.modal_media_field = "filepath"
+
+
+def existing_keys(ds) -> set[str]:
+    """Item keys (resolved media paths) already in the dataset."""
+    return set(ds.distinct("item_key"))
+
+
+def add_samples(ds, samples: list[dict], *, progress=None) -> int:
+    """Bulk-add samples given as field dicts; returns how many were added.
+
+    Each dict holds ``filepath`` plus the Data Steward fields; label fields are
+    given as plain values and converted here (see :func:`_to_sample`).
+    """
+    fo = fo_module()
+    added = 0
+    for start in range(0, len(samples), _ADD_CHUNK):
+        chunk = [_to_sample(fo, s) for s in samples[start : start + _ADD_CHUNK]]
+        ds.add_samples(chunk, dynamic=True, progress=False)
+        added += len(chunk)
+        if progress:
+            progress(added, len(samples))
+    return added
+
+
+def _to_sample(fo, fields: dict):
+    fields = dict(fields)
+    label, detections = fields.pop("label", None), fields.pop("detections", None)
+    if detections is not None:
+        fields["ground_truth"] = fo.Detections(
+            detections=[fo.Detection(label=d.label, bounding_box=list(d.bbox)) for d in detections]
+        )
+    elif label is not None:
+        fields["ground_truth"] = fo.Classification(label=label)
+    pred, conf = fields.pop("prediction", None), fields.pop("confidence", None)
+    if pred is not None:
+        fields["prediction"] = fo.Classification(label=pred, confidence=conf)
+    fields["annotations"] = [fo.DynamicEmbeddedDocument(**a) for a in fields.pop("annotations", [])] or None
+    if fields.get("audio") is not None:
+        fields["audio"] = fo.DynamicEmbeddedDocument(**fields["audio"])
+    image_meta = fields.pop("image_metadata", None)
+    if image_meta is not None:
+        fields["metadata"] = fo.ImageMetadata(**image_meta)
+    fields["imported_at"] = _now()
+    return fo.Sample(**{k: v for k, v in fields.items() if v is not None})
+
+
+def set_field_by_id(ds, field: str, values: dict[str, object]) -> None:
+    """Write ``values`` (sample id -> value) into ``field`` in one bulk update."""
+    if values:
+        ds.set_values(field, values, key_field="id")
+
+
+def sample_ids_by(ds, field: str) -> dict[str, str]:
+    """Map of ``field`` value to sample id, e.g. item key or file path to id."""
+    ids, keys = ds.values(["id", field])
+    return {k: i for i, k in zip(ids, keys) if k is not None}
+
+
+def batch_order(ds) -> list[str]:
+    """Batch names ordered by their earliest delivery time, falling back to name order."""
+    rows = ds._aggregate(pipeline=[{"$group": {"_id": "$batch", "t": {"$min": "$collected_at"}}}])
+    pairs = [(r["_id"], r["t"]) for r in rows if r["_id"] is not None]
+    far = datetime.max.replace(tzinfo=None)
+    return [b for b, _ in sorted(pairs, key=lambda p: ((p[1].replace(tzinfo=None) if p[1] else far), p[0]))]
+
+
+def summary(ds) -> dict[str, pd.DataFrame]:
+    """Sample counts by modality, batch (in delivery order), language and vendor.
+
+    Counted in the database; each frame has columns ``[field, "samples"]``, and a
+    missing value shows as ``"(missing)"``.
+    """
+    counts = ds.aggregate([fo_module().CountValues(f) for f in SUMMARY_FIELDS])
+    out = {}
+    order = batch_order(ds)
+    for field, values in zip(SUMMARY_FIELDS, counts):
+        frame = pd.DataFrame(
+            [("(missing)" if k is None else k, n) for k, n in values.items()], columns=[field, "samples"]
+        )
+        if field == "batch":
+            rank = {b: i for i, b in enumerate(order)}
+            frame = frame.sort_values(field, key=lambda s: s.map(lambda b: rank.get(b, len(rank))))
+        else:
+            frame = frame.sort_values(["samples", field], ascending=[False, True])
+        out[field] = frame.reset_index(drop=True)
+    return out
+
+
+def count(ds) -> int:
+    return ds.count()
+
+
+def launch_app(name: str, *, port: int = 5151, address: str = "127.0.0.1", view=None):
+    """Start the FiftyOne App server on ``name`` (or a view of it); returns the session."""
+    fo = fo_module()
+    ds = open_dataset(name)
+    return fo.launch_app(ds, view=view, port=port, address=address, remote=True, auto=False)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def iter_field_values(ds, fields: Iterable[str]):
+    """Column-wise values of ``fields`` for every sample (one database round trip)."""
+    return ds.values(list(fields))
