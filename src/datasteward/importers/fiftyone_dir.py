@@ -47,15 +47,18 @@ def _record(sample, i: int, source: Path, label_field: str | None, defaults: dic
     import fiftyone as fo
 
     where = f"{source}/samples.json:sample {i}"
-    media = sample.get_field("media_path") if sample.has_field("media_path") else None
+    modality = (sample.get_field("modality") if sample.has_field("modality") else None) or modality_of(sample.filepath)
+    # A Data Steward export shows audio through a spectrogram: the audio itself is `media_path`.
+    media = sample.filepath
+    if modality == "audio" and modality_of(sample.filepath) != "audio" and sample.has_field("media_path"):
+        media = sample.get_field("media_path")
+    if modality not in ("image", "audio"):
+        report.error(where, f"{Path(media).name}: not an image or audio file; skipped")
+        return None
     try:
-        path = resolve_inside(source, media or sample.filepath)
+        path = resolve_inside(source, media)
     except UnsafePathError as exc:
         report.error(where, exc.message)
-        return None
-    modality = (sample.get_field("modality") if sample.has_field("modality") else None) or modality_of(path)
-    if modality not in ("image", "audio"):
-        report.error(where, f"{path.name}: not an image or audio file; skipped")
         return None
     rec = Record(media_path=path, modality=modality, source_file=str(source / "samples.json"), source_row=i)
     value = sample.get_field(label_field) if label_field else None

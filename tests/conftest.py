@@ -1,0 +1,53 @@
+"""Test session set-up: a private FiftyOne database and Data Steward home, never a user's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(tempfile.mkdtemp(prefix="datasteward-tests-"))
+# Before anything imports fiftyone: tests use their own database name (and, unless
+# a shared server is configured, their own embedded mongod and data folder).
+if not os.environ.get("FIFTYONE_DATABASE_URI"):
+    os.environ["FIFTYONE_DATABASE_DIR"] = str(_ROOT / "mongo")
+os.environ["FIFTYONE_DATABASE_NAME"] = "datasteward_test"
+os.environ["DATASTEWARD_HOME"] = str(_ROOT / "home")
+os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
+
+DATA = Path(__file__).parent / "data"
+FORMATS = DATA / "formats"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def dataset_name():
+    """A fresh dataset name, deleted after the test."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    yield name
+    from datasteward import store
+
+    store.delete_dataset(name)
+
+
+@pytest.fixture
+def formats(tmp_path) -> Path:
+    """A writable copy of the per-format fixtures."""
+    dst = tmp_path / "formats"
+    shutil.copytree(FORMATS, dst)
+    return dst
+
+
+@pytest.fixture
+def rng():
+    import numpy as np
+
+    return np.random.default_rng(20261127)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_ROOT / "home", ignore_errors=True)
