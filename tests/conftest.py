@@ -51,3 +51,18 @@ def rng():
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_ROOT / "home", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole session."""
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -146,3 +146,13 @@ def test_reimport_adds_nothing_and_new_delivery_appends_a_batch(formats, dataset
     assert ds.count() == 6
     assert store.batch_order(ds) == ["b01", "b02", "delivery2"]
     assert store.summary(ds)["vendor"].set_index("vendor")["samples"].to_dict() == {"acme": 3, "polyglot": 2, "newco": 1}
+
+
+def test_boxes_cannot_join_a_dataset_of_class_labels(formats, dataset_name):
+    from datasteward.errors import InputError
+
+    import_source(formats / "imagefolder", dataset_name)
+    with pytest.raises(InputError, match="holds classification labels and this source has detections"):
+        import_source(formats / "coco/instances.json", dataset_name)
+    assert store.open_dataset(dataset_name).count() == 6
+    assert store.label_kind(store.open_dataset(dataset_name)) == "classification"

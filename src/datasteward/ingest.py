@@ -37,6 +37,7 @@ def import_source(
     strict: bool = False,
     skip_corrupt: bool = False,
     encoding: str = "utf-8-sig",
+    base: str | Path | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
@@ -57,6 +58,9 @@ def import_source(
         Skip files that exist but cannot be decoded. By default they are
         imported with ``media_error`` set, so the vendor can be told and the
         ``corrupt_file`` check flags them.
+    base : path, optional
+        Folder that a manifest's relative paths resolve against, when the
+        manifest does not sit beside its media (an upload, say).
     progress : callable, optional
         Called as ``progress(done, total, stage)``.
 
@@ -71,9 +75,16 @@ def import_source(
         return import_predictions(source, name, encoding=encoding, strict=strict)
     report = ImportReport(str(source), fmt, name)
     defaults = {"batch": batch or source_stem(source), "language": language, "vendor": vendor}
-    records = read_source(source, fmt, report, defaults=defaults, encoding=encoding)
+    records = read_source(source, fmt, report, defaults=defaults, encoding=encoding, base=base)
+    kind = _label_kind(records)
     if store.dataset_exists(name):
-        present = store.existing_keys(store.open_dataset(name))
+        existing = store.open_dataset(name)
+        held = store.label_kind(existing)
+        if kind and held and kind != held:
+            raise InputError(
+                f"dataset {name!r} holds {held} labels and this source has {kind}; "
+                "import it into a dataset of its own", str(source))
+        present = store.existing_keys(existing)
         report.already_present = sum(r.key in present for r in records)
         records = [r for r in records if r.key not in present]
     prepared = _prepare_all(records, workers, progress)
@@ -94,8 +105,15 @@ def import_source(
         return report
     if samples:
         ds = store.open_dataset(name, create=True)
+        store.ensure_label_field(ds, kind)
         report.added = store.add_samples(ds, samples, progress=_stage(progress, "writing"))
     return report
+
+
+def _label_kind(records: list[Record]) -> str | None:
+    if any(r.detections is not None for r in records):
+        return "detections"
+    return "classification" if any(r.label is not None for r in records) else None
 
 
 def _stage(progress: Progress | None, stage: str):

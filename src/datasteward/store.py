@@ -78,7 +78,6 @@ def _declare_schema(ds) -> None:
     ds.add_sample_field("source_row", fo.IntField)
     ds.add_sample_field("collected_at", fo.DateTimeField)
     ds.add_sample_field("imported_at", fo.DateTimeField)
-    ds.add_sample_field("ground_truth", fo.EmbeddedDocumentField, embedded_doc_type=fo.Label)
     ds.add_sample_field("prediction", fo.EmbeddedDocumentField, embedded_doc_type=fo.Classification)
     ds.add_sample_field(
         "annotations", fo.ListField, subfield=fo.EmbeddedDocumentField, embedded_doc_type=fo.DynamicEmbeddedDocument
@@ -94,6 +93,28 @@ def _configure_app(ds) -> None:
     ds.app_config.media_fields = ["filepath", "thumbnail"]
     ds.app_config.grid_media_field = "thumbnail"
     ds.app_config.modal_media_field = "filepath"
+
+
+def label_kind(ds) -> str | None:
+    """``"classification"``, ``"detections"`` or None: the type of the dataset's `ground_truth`."""
+    fo = fo_module()
+    field = ds.get_field("ground_truth")
+    if field is None:
+        return None
+    return "detections" if field.document_type is fo.Detections else "classification"
+
+
+def ensure_label_field(ds, kind: str | None) -> None:
+    """Declare `ground_truth` with one concrete type, which the FiftyOne App needs to draw it.
+
+    A FiftyOne field has one label type, so a dataset holds either class labels
+    or boxes; :func:`label_kind` tells which before anything is written.
+    """
+    fo = fo_module()
+    if kind is None or ds.get_field("ground_truth") is not None:
+        return
+    doc_type = fo.Detections if kind == "detections" else fo.Classification
+    ds.add_sample_field("ground_truth", fo.EmbeddedDocumentField, embedded_doc_type=doc_type)
 
 
 def existing_keys(ds) -> set[str]:

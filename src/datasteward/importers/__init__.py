@@ -21,6 +21,7 @@ READERS: dict[str, Reader] = {
     "fiftyone": fiftyone_dir.read,
 }
 FORMATS = ("auto", *READERS, "predictions")
+MANIFEST_FORMATS = ("manifest", "nemo", "commonvoice")
 
 
 def detect_format(source: Path) -> str:
@@ -67,10 +68,17 @@ def read_source(
     *,
     defaults: dict | None = None,
     encoding: str = "utf-8-sig",
+    base: Path | None = None,
 ) -> list[Record]:
-    """Records of ``source`` in format ``fmt`` (already resolved from ``auto``)."""
+    """Records of ``source`` in format ``fmt`` (already resolved from ``auto``).
+
+    ``base`` moves the folder that a manifest's relative paths resolve against
+    (for a manifest uploaded apart from its media); folder formats ignore it.
+    """
     if fmt not in READERS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if base is not None and fmt in MANIFEST_FORMATS:
+        return READERS[fmt](source, report, defaults=defaults, encoding=encoding, base=Path(base))
     return READERS[fmt](source, report, defaults=defaults, encoding=encoding)
 
 

@@ -15,10 +15,12 @@ CV_COLUMNS = (
 )
 
 
-def read(source: Path, report: ImportReport, *, defaults: dict | None = None, encoding: str = "utf-8-sig") -> list[Record]:
+def read(source: Path, report: ImportReport, *, defaults: dict | None = None, encoding: str = "utf-8-sig",
+         base: Path | None = None) -> list[Record]:
     """Records of a Common Voice TSV; clips live in ``clips/`` beside it when that folder exists."""
-    clips = source.parent / "clips"
-    base = clips if clips.is_dir() else source.parent
+    if base is None:
+        clips = source.parent / "clips"
+        base = clips if clips.is_dir() else source.parent
     # Common Voice sentences contain bare quotes, so the TSV is read without quoting.
     rows = iter_rows(source, report, encoding=encoding, required="path", known=CV_COLUMNS, delimiter="\t", quoting=csv.QUOTE_NONE)
     mapped = (

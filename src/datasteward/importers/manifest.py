@@ -13,10 +13,14 @@ from datasteward.importers._common import MANIFEST_COLUMNS, fold_rows, read_text
 from datasteward.records import ImportReport, Record
 
 
-def read(source: Path, report: ImportReport, *, defaults: dict | None = None, encoding: str = "utf-8-sig") -> list[Record]:
-    """Records of a generic manifest (``.csv``, ``.tsv``, ``.jsonl`` or ``.json``)."""
+def read(source: Path, report: ImportReport, *, defaults: dict | None = None, encoding: str = "utf-8-sig",
+         base: Path | None = None) -> list[Record]:
+    """Records of a generic manifest (``.csv``, ``.tsv``, ``.jsonl`` or ``.json``).
+
+    Relative paths resolve against ``base``, by default the manifest's folder.
+    """
     rows = list(iter_rows(source, report, encoding=encoding, required="filepath", known=MANIFEST_COLUMNS))
-    return fold_rows(rows, base=source.parent, source_file=source, report=report, defaults=defaults)
+    return fold_rows(rows, base=base or source.parent, source_file=source, report=report, defaults=defaults)
 
 
 def iter_rows(

@@ -11,7 +11,8 @@ from datasteward.records import ImportReport, Record
 NEMO_COLUMNS = ("audio_filepath", "duration", "text", "lang", "offset", "speaker", "pred_text")
 
 
-def read(source: Path, report: ImportReport, *, defaults: dict | None = None, encoding: str = "utf-8-sig") -> list[Record]:
+def read(source: Path, report: ImportReport, *, defaults: dict | None = None, encoding: str = "utf-8-sig",
+         base: Path | None = None) -> list[Record]:
     """Records of a NeMo manifest; paths are relative to the manifest's folder."""
     rows = iter_rows(source, report, encoding=encoding, required="audio_filepath", known=NEMO_COLUMNS)
     mapped = (
@@ -27,4 +28,4 @@ def read(source: Path, report: ImportReport, *, defaults: dict | None = None, en
         )
         for line, row in rows
     )
-    return fold_rows(mapped, base=source.parent, source_file=source, report=report, defaults=defaults)
+    return fold_rows(mapped, base=base or source.parent, source_file=source, report=report, defaults=defaults)

@@ -1,0 +1,16 @@
+"""Data Steward's Streamlit entry point: page routing and the shared sidebar only."""
+
+import streamlit as st
+
+from datasteward import ui
+
+st.set_page_config(page_title="Data Steward", layout="wide")
+ui.warm_up()
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
+]
+navigation = st.navigation(pages)
+st.session_state["dataset_name"] = ui.pick_dataset(ui.dataset_names())
+ui.current_user()
+navigation.run()
