@@ -92,9 +92,11 @@ modality = summary["modality"].set_index("modality")["samples"]
 cols = st.columns(5)
 cols[0].metric("Images", f"{int(modality.get('image', 0)):,}")
 cols[1].metric("Audio clips", f"{int(modality.get('audio', 0)):,}")
-cols[2].metric("Batches", len(summary["batch"]))
-cols[3].metric("Languages", len(summary["language"]))
-cols[4].metric("Vendors", len(summary["vendor"]))
+for col, field, label in [(cols[2], "batch", "Batches"), (cols[3], "language", "Languages"), (cols[4], "vendor", "Vendors")]:
+    values = summary[field].set_index(field)["samples"]
+    missing = int(values.get(store.MISSING, 0))
+    col.metric(label, int((values.index != store.MISSING).sum()),
+               help=f"{missing:,} samples have no {field}" if missing else None)
 
 left, right = st.columns(2)
 left.altair_chart(charts.count_bars(summary["batch"], "batch", sort=list(summary["batch"]["batch"])), key="chart_batch")

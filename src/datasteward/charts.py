@@ -18,8 +18,8 @@ def count_bars(frame: pd.DataFrame, field: str, *, title: str | None = None, sor
         .mark_bar()
         .encode(
             x=alt.X("samples:Q", title="samples"),
-            y=alt.Y(f"{field}:N", sort=order, title=None),
+            y=alt.Y(f"{field}:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             tooltip=[alt.Tooltip(f"{field}:N"), alt.Tooltip("samples:Q", format=",")],
         )
-        .properties(height=alt.Step(18))
+        .properties(height=alt.Step(22))
     )

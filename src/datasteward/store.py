@@ -23,6 +23,7 @@ STRING_FIELDS = (
     "language", "batch", "vendor", "split", "speaker", "accent", "gender", "age", "source_file",
 )
 SUMMARY_FIELDS = ("modality", "batch", "language", "vendor")
+MISSING = "(missing)"
 
 
 def fo_module():
@@ -185,14 +186,14 @@ def summary(ds) -> dict[str, pd.DataFrame]:
     """Sample counts by modality, batch (in delivery order), language and vendor.
 
     Counted in the database; each frame has columns ``[field, "samples"]``, and a
-    missing value shows as ``"(missing)"``.
+    missing value shows as :data:`MISSING`.
     """
     counts = ds.aggregate([fo_module().CountValues(f) for f in SUMMARY_FIELDS])
     out = {}
     order = batch_order(ds)
     for field, values in zip(SUMMARY_FIELDS, counts):
         frame = pd.DataFrame(
-            [("(missing)" if k is None else k, n) for k, n in values.items()], columns=[field, "samples"]
+            [(MISSING if k is None else k, n) for k, n in values.items()], columns=[field, "samples"]
         )
         if field == "batch":
             rank = {b: i for i, b in enumerate(order)}
