@@ -85,6 +85,64 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def cmd_scan(args) -> int:
+    from datasteward.scan import scan
+
+    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
+    report = scan(args.name, checks=checks, workers=args.workers, contract=args.contract,
+                  progress=None if args.quiet else _tqdm_progress())
+    for path, message in report.errors[:50]:
+        print(f"error: {path}: {message}", file=sys.stderr)
+    print(report.summary())
+    return EXIT_OK
+
+
+def cmd_flags(args) -> int:
+    from datasteward import exports, store
+
+    table = exports.flags_table(store.open_dataset(args.name), status=args.status, check=args.check)
+    text = exports.write_table(table, args.format, args.output)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        print(f"{len(table)} flags written to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from datasteward import exports, store
+
+    table = exports.samples_table(store.open_dataset(args.name))
+    try:
+        text = exports.write_table(table, args.format, args.output)
+    except ValueError as exc:
+        print(f"datasteward: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        print(f"{len(table)} samples written to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_gate(args) -> int:
+    from datasteward import gate
+
+    results = gate.run_gate(args.name, batch=args.batch, contract=args.contract)
+    failed = [r for r in results if not r.passed]
+    for r in results:
+        mark = "PASS" if r.passed else "FAIL"
+        value = "n/a" if r.value is None else f"{r.value:.3g}"
+        limit = "" if r.limit is None else f" (limit {r.limit:g})"
+        print(f"{mark}  {r.batch:<12} {r.rule:<28} {value}{limit}  {r.detail}")
+        if not r.passed:
+            for example in r.examples:
+                print(f"        e.g. {example}")
+    batches = len({r.batch for r in results})
+    print(f"\n{len(failed)} of {len(results)} rules failed across {batches} batches")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def cmd_delete(args) -> int:
     from datasteward import store
 
@@ -113,6 +171,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="processes for checking files (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("scan", help="compute quality metrics and flags (incremental, resumable)")
+    p.add_argument("name")
+    p.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
+    p.add_argument("--checks", help="comma-separated check ids to (re)flag (default: all)")
+    p.add_argument("--contract", help="quality contract TOML (remembered for the dataset)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("flags", help="export flags")
+    p.add_argument("name")
+    p.add_argument("--format", default="csv", choices=("csv", "jsonl"))
+    p.add_argument("--output", help="file to write (default: standard output)")
+    p.add_argument("--status", choices=("open", "confirmed", "dismissed", "fixed"))
+    p.add_argument("--check")
+    p.set_defaults(func=cmd_flags)
+
+    p = sub.add_parser("export", help="one row per sample with every metric and its open flags")
+    p.add_argument("name")
+    p.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    p.add_argument("--output")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("gate", help="evaluate the contract's acceptance rules per batch; exit 1 if any fails")
+    p.add_argument("name")
+    p.add_argument("--batch", help="only this batch")
+    p.add_argument("--contract", help="contract TOML (default: the dataset's)")
+    p.set_defaults(func=cmd_gate)
 
     p = sub.add_parser("datasets", help="list the datasets")
     p.set_defaults(func=cmd_datasets)

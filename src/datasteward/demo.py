@@ -23,4 +23,10 @@ def load_demo(name: str = DEMO_NAME, *, progress: Progress | None = None) -> Imp
     manifest = demo_dir() / "manifest.csv"
     if not manifest.is_file():
         raise InputError("the bundled demo is missing; run scripts/build_demo.py from a checkout", str(manifest))
-    return import_source(manifest, name, fmt="manifest", progress=progress)
+    report = import_source(manifest, name, fmt="manifest", progress=progress)
+    contract = demo_dir() / "contract.toml"
+    if contract.is_file():
+        from datasteward import store
+
+        store.set_info(store.open_dataset(name), "contract", str(contract))
+    return report

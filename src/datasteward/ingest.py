@@ -174,24 +174,33 @@ def prepare_media(path: str, modality: str) -> dict:
 
 
 def _prepare_image(path: str, digest: str) -> dict:
-    thumb = config.derived_dir("thumbnails") / f"{digest}.jpg"
     image, info = media.load_image(path)
-    if not thumb.exists():
-        media.save_thumbnail(image, thumb)
     meta = {"width": info.width, "height": info.height, "size_bytes": info.size_bytes,
             "mime_type": f"image/{info.format.lower()}", "num_channels": len(image.getbands())}
-    return {"filepath": path, "thumbnail": str(thumb), "image_metadata": meta}
+    return {**image_pictures(image, path, digest), "image_metadata": meta}
+
+
+def image_pictures(image, path: str, digest: str) -> dict:
+    """``filepath`` and ``thumbnail`` for a decoded image; the thumbnail is drawn once per content."""
+    thumb = config.derived_dir("thumbnails") / f"{digest}.jpg"
+    if not thumb.exists():
+        media.save_thumbnail(image, thumb)
+    return {"filepath": path, "thumbnail": str(thumb)}
 
 
 def _prepare_audio(path: str, digest: str) -> dict:
-    png = config.derived_dir("spectrograms") / f"{digest}.png"
     y, info = media.load_audio(path)
+    return {**audio_pictures(y, info.sample_rate, digest), "audio": asdict(info)}
+
+
+def audio_pictures(y, sr: int, digest: str) -> dict:
+    """``filepath`` and ``thumbnail`` for decoded audio: its spectrogram, drawn once per content."""
+    png = config.derived_dir("spectrograms") / f"{digest}.png"
     if not png.exists():
         tmp = png.with_suffix(f".{os.getpid()}.tmp.png")
-        media.spectrogram_image(y, info.sample_rate).save(tmp)
+        media.spectrogram_image(y, sr).save(tmp)
         os.replace(tmp, png)  # atomic: a crash never leaves a half-written picture behind
-    facts = {k: v for k, v in asdict(info).items()}
-    return {"filepath": str(png), "thumbnail": str(png), "audio": facts}
+    return {"filepath": str(png), "thumbnail": str(png)}
 
 
 def _placeholder(text: str) -> str:

@@ -222,3 +222,109 @@ def _now() -> datetime:
 def iter_field_values(ds, fields: Iterable[str]):
     """Column-wise values of ``fields`` for every sample (one database round trip)."""
     return ds.values(list(fields))
+
+
+# --- scan results and flags -------------------------------------------------
+
+def ensure_scan_fields(ds) -> None:
+    """Declare the fields a scan writes (idempotent)."""
+    fo = fo_module()
+    wanted = {
+        "phash": (fo.StringField, {}),
+        "fingerprint": (fo.StringField, {}),
+        "scan_error": (fo.StringField, {}),
+        "scan_state": (fo.DictField, {}),
+        "features": (fo.VectorField, {}),
+        "consensus_label": (fo.StringField, {}),
+        "agreement": (fo.FloatField, {}),
+        "flags": (fo.ListField, {"subfield": fo.DictField}),
+        "flags_rev": (fo.IntField, {}),
+        "quality": (fo.EmbeddedDocumentField, {"embedded_doc_type": fo.DynamicEmbeddedDocument}),
+        "scores": (fo.EmbeddedDocumentField, {"embedded_doc_type": fo.DynamicEmbeddedDocument}),
+    }
+    schema = ds.get_field_schema()
+    for name, (ftype, kwargs) in wanted.items():
+        if name not in schema:
+            ds.add_sample_field(name, ftype, **kwargs)
+    for field in ("flags.check", "flags.status", "flags.owner"):
+        ds.create_index(field)
+
+
+def write_embedded(ds, field: str, values: dict[str, dict]) -> None:
+    """Bulk-write ``{sample id: {name: number}}`` as an embedded document FiftyOne can filter on."""
+    if not values:
+        return
+    fo = fo_module()
+    docs = {i: fo.DynamicEmbeddedDocument(**{k: _plain(v) for k, v in d.items()}) for i, d in values.items()}
+    ds.set_values(field, docs, key_field="id", dynamic=True, validate=False)
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def write_values(ds, field: str, values: dict[str, object]) -> None:
+    """Bulk-write one plain field for the given sample ids."""
+    if values:
+        ds.set_values(field, {i: _plain(v) for i, v in values.items()}, key_field="id", validate=False)
+
+
+def read_flags(ds, ids: list[str] | None = None) -> dict[str, tuple[list[dict], int, list[str]]]:
+    """Sample id -> (flags, flags_rev, tags), straight from the database."""
+    from bson import ObjectId
+
+    query = {} if ids is None else {"_id": {"$in": [ObjectId(i) for i in ids]}}
+    cursor = ds._sample_collection.find(query, {"flags": 1, "flags_rev": 1, "tags": 1})
+    return {str(d["_id"]): (d.get("flags") or [], int(d.get("flags_rev") or 0), d.get("tags") or []) for d in cursor}
+
+
+def write_flags(ds, updates: list[tuple[str, int, list[dict], list[str]]]) -> list[str]:
+    """Atomically replace flags and tags of samples whose ``flags_rev`` is unchanged.
+
+    Parameters
+    ----------
+    updates : list of (sample id, expected flags_rev, flags, tags)
+
+    Returns
+    -------
+    list of str
+        Ids whose ``flags_rev`` had moved on (someone else wrote first); their
+        update was not applied, so nothing was overwritten.
+    """
+    from bson import ObjectId
+    from pymongo import UpdateOne
+
+    if not updates:
+        return []
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    ops = []
+    for sample_id, rev, flags, tags in updates:
+        current = {"$in": [0, None]} if rev == 0 else rev
+        ops.append(UpdateOne({"_id": ObjectId(sample_id), "flags_rev": current},
+                             {"$set": {"flags": flags, "tags": tags, "flags_rev": rev + 1, "last_modified_at": now}}))
+    conflicts = []
+    for start in range(0, len(ops), 1000):
+        chunk = ops[start : start + 1000]
+        result = ds._sample_collection.bulk_write(chunk, ordered=False)
+        if result.matched_count != len(chunk):
+            conflicts.extend(_unmatched(ds, updates[start : start + 1000]))
+    ds._reload()
+    return conflicts
+
+
+def _unmatched(ds, updates) -> list[str]:
+    current = read_flags(ds, [u[0] for u in updates])
+    return [sid for sid, rev, flags, tags in updates if current.get(sid, ([], -1, []))[1] != rev + 1 or current[sid][0] != flags]
+
+
+def set_info(ds, key: str, value) -> None:
+    """Store a JSON-able value in the dataset's info under ``key``."""
+    ds.reload()
+    info = dict(ds.info or {})
+    info[key] = value
+    ds.info = info
+    ds.save()

@@ -1,0 +1,115 @@
+"""The acceptance gate: evaluate the contract's rules for each batch, with example items for every failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from datasteward.contract import Contract, CoverageRule
+
+EXAMPLES = 5
+
+
+@dataclass
+class RuleResult:
+    """One rule on one batch."""
+
+    batch: str
+    rule: str
+    value: float | None
+    limit: float | None
+    passed: bool
+    detail: str = ""
+    examples: list[str] = field(default_factory=list)
+
+
+def evaluate(table: pd.DataFrame, contract: Contract, *, alpha_by_batch: dict | None = None,
+             rejected: dict | None = None, batches: list[str] | None = None) -> list[RuleResult]:
+    """Evaluate every gate and coverage rule for each batch.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per sample with ``id``, ``filepath``, ``batch``, ``modality``,
+        ``flags`` (list of dicts), metadata columns and metric columns.
+    alpha_by_batch : dict, optional
+        Krippendorff's alpha per batch, from the last scan.
+    rejected : dict, optional
+        Batch -> rejection record (``reason``, ``by``, ``at``); a rejected batch fails.
+    batches : list of str, optional
+        Only these batches (default: all, in the table's order).
+    """
+    alpha_by_batch = alpha_by_batch or {}
+    rejected = rejected or {}
+    names = batches or list(dict.fromkeys(table["batch"].dropna()))
+    results: list[RuleResult] = []
+    for batch in names:
+        part = table[table["batch"] == batch]
+        if batch in rejected:
+            r = rejected[batch]
+            results.append(RuleResult(batch, "not rejected", None, None, False,
+                                      f"rejected by {r.get('by')} at {r.get('at')}: {r.get('reason')}"))
+        results.extend(_flag_rules(batch, part, contract))
+        if "min_agreement" in contract.gate:
+            alpha = alpha_by_batch.get(batch)
+            limit = contract.gate["min_agreement"]
+            results.append(RuleResult(batch, "min_agreement", alpha, limit, alpha is None or alpha >= limit,
+                                      "no items with several annotators" if alpha is None else "Krippendorff's alpha"))
+        if "min_samples" in contract.gate:
+            limit = contract.gate["min_samples"]
+            results.append(RuleResult(batch, "min_samples", float(len(part)), limit, len(part) >= limit))
+        for rule in contract.coverage:
+            results.append(_coverage(batch, part, rule))
+    return results
+
+
+def _flag_rules(batch: str, part: pd.DataFrame, contract: Contract) -> list[RuleResult]:
+    out = []
+    for key, severities in (("max_open_high_rate", {"high"}), ("max_open_rate", {"low", "medium", "high"})):
+        if key not in contract.gate:
+            continue
+        hit = part[[any(f.get("status") == "open" and f.get("severity") in severities for f in (fl or []))
+                    for fl in part["flags"]]]
+        rate = len(hit) / len(part) if len(part) else 0.0
+        limit = contract.gate[key]
+        out.append(RuleResult(batch, key, rate, limit, rate <= limit,
+                              f"{len(hit)} of {len(part)} samples have open {'high-severity ' if key.endswith('high_rate') else ''}flags",
+                              list(hit["filepath"].head(EXAMPLES))))
+    return out
+
+
+def _coverage(batch: str, part: pd.DataFrame, rule: CoverageRule) -> RuleResult:
+    if rule.modality:
+        part = part[part["modality"] == rule.modality]
+    if rule.kind == "share":
+        values = pd.to_numeric(part.get(rule.metric, pd.Series(dtype=float)), errors="coerce")
+        match = values < rule.below if rule.below is not None else values > rule.above
+        share = float(match.mean()) if len(part) else 0.0
+        cond = f"{rule.metric} {'<' if rule.below is not None else '>'} {rule.below if rule.below is not None else rule.above}"
+        return RuleResult(batch, rule.name, share, rule.min, share >= rule.min,
+                          f"{int(match.sum())} of {len(part)} items have {cond}", list(part[match]["filepath"].head(EXAMPLES)))
+    counts = part[rule.by].dropna().value_counts() if rule.by in part else pd.Series(dtype=int)
+    short = counts[counts < rule.min]
+    examples = list(part[part[rule.by].isin(short.index)]["filepath"].head(EXAMPLES)) if len(short) else []
+    detail = ", ".join(f"{k}: {v}" for k, v in short.items()) or f"every {rule.by} has at least {rule.min:g}"
+    lowest = float(counts.min()) if len(counts) else 0.0
+    return RuleResult(batch, rule.name, lowest, rule.min, len(counts) > 0 and short.empty, detail, examples)
+
+
+def run_gate(name: str, *, batch: str | None = None, contract: str | None = None) -> list[RuleResult]:
+    """Evaluate the gate for a stored dataset, using its remembered contract unless one is given."""
+    from datasteward import exports, store
+    from datasteward.checks import REGISTRY
+    from datasteward.contract import load_contract
+    from datasteward.errors import DataStewardError
+
+    ds = store.open_dataset(name)
+    info = ds.info or {}
+    terms = load_contract(contract or info.get("contract"), REGISTRY)
+    table = exports.samples_table(ds, with_flags=True)
+    order = store.batch_order(ds)
+    if batch is not None and batch not in order:
+        raise DataStewardError(f"no batch {batch!r} in {name} (batches: {', '.join(order)})")
+    return evaluate(table, terms, alpha_by_batch=(info.get("scan") or {}).get("alpha_by_batch"),
+                    rejected=info.get("rejected_batches"), batches=[batch] if batch else order)

@@ -1,0 +1,374 @@
+"""Scan a dataset: per-item metrics in worker processes, dataset-level checks over the table, then flags.
+
+Phase 1 decodes only new or changed items (by file size and mtime, and by the
+version of the metric code) and writes their metrics in chunks as they finish,
+so an interrupted scan resumes where it stopped. Phase 2 runs every check over
+the whole metric table (cheap: no decoding), resolves thresholds from the
+contract, and merges findings into each sample's flags with a version check,
+so a rerun never duplicates a flag and never overwrites a reviewer.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from datasteward import flags as flaglib
+from datasteward import media, store
+from datasteward.contract import Contract, load_contract
+from datasteward.errors import DataStewardError, MediaError
+
+Progress = Callable[[int, int, str], None]
+PHASE1_VERSION = 1
+_CHUNK = 128
+_INLINE_LIMIT = 24
+
+
+@dataclass
+class ScanReport:
+    """What a scan did."""
+
+    dataset: str
+    total: int = 0
+    decoded: int = 0
+    up_to_date: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    fired: dict[str, int] = field(default_factory=dict)
+    open_flags: int = 0
+    conflicts: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        top = ", ".join(f"{k} {v}" for k, v in sorted(self.fired.items(), key=lambda kv: -kv[1])[:8])
+        return (f"{self.dataset}: {self.total} samples, {self.decoded} decoded, {self.up_to_date} up to date, "
+                f"{len(self.errors)} errors, {self.open_flags} open flags in {self.seconds:.1f} s"
+                + (f" (top: {top})" if top else ""))
+
+
+def phase1_signature() -> str:
+    """Changes whenever the per-item metric code changes, forcing a re-decode."""
+    from datasteward.checks import features
+
+    return f"p{PHASE1_VERSION}-f{features.FEATURE_VERSION}-{registry_item_versions()}"
+
+
+def registry_item_versions() -> str:
+    from datasteward.checks import REGISTRY
+
+    return ".".join(str(REGISTRY[n].version) for n in sorted(REGISTRY) if REGISTRY[n].level == "item")
+
+
+def scan(
+    name: str,
+    *,
+    checks: list[str] | None = None,
+    workers: int | None = None,
+    contract: str | None = None,
+    progress: Progress | None = None,
+) -> ScanReport:
+    """Compute metrics for new or changed samples, run the checks and update the flags.
+
+    Parameters
+    ----------
+    checks : list of str, optional
+        Check names to (re)flag; default all. Metrics are always kept complete.
+    workers : int, optional
+        Decoding processes (default: all cores).
+    contract : path, optional
+        Quality contract to use; it is remembered for the dataset. Default: the
+        dataset's remembered contract, else the checks' defaults.
+    """
+    from datasteward.checks import REGISTRY
+
+    started = time.perf_counter()
+    ds = store.open_dataset(name)
+    store.ensure_scan_fields(ds)
+    selected = _selected(checks, REGISTRY)
+    contract_path = contract or (ds.info or {}).get("contract")
+    terms = load_contract(contract_path, REGISTRY)
+    if contract:
+        store.set_info(ds, "contract", str(contract))
+    report = ScanReport(name)
+    stale, state = _stale_items(ds, report)
+    _phase1(ds, stale, state, workers, progress, report)
+    _phase2(ds, selected, terms, progress, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _selected(checks: list[str] | None, registry) -> set[str]:
+    if not checks:
+        return set(registry)
+    unknown = [c for c in checks if c not in registry]
+    if unknown:
+        raise DataStewardError(f"unknown check(s) {', '.join(unknown)}; known checks: {', '.join(registry)}")
+    return set(checks)
+
+
+# --- phase 1 -----------------------------------------------------------------
+
+def _stale_items(ds, report: ScanReport) -> tuple[list[tuple], dict]:
+    ids, paths, modalities, hashes, states = ds.values(["id", "media_path", "modality", "content_hash", "scan_state"])
+    signature = phase1_signature()
+    report.total = len(ids)
+    stale, state = [], {}
+    for sid, path, modality, digest, st in zip(ids, paths, modalities, hashes, states):
+        stat = _stat(path)
+        state[sid] = stat
+        st = st or {}
+        if st.get("signature") == signature and stat is not None and (st.get("size"), st.get("mtime")) == stat:
+            report.up_to_date += 1
+            continue
+        stale.append((sid, path, modality, digest))
+    return stale, state
+
+
+def _stat(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _phase1(ds, stale: list[tuple], state: dict, workers: int | None, progress: Progress | None, report: ScanReport) -> None:
+    if not stale:
+        return
+    workers = workers or os.cpu_count() or 1
+    jobs = [(path, modality, digest) for _, path, modality, digest in stale]
+    pool = None
+    if len(jobs) > _INLINE_LIMIT and workers > 1:
+        # spawn, not fork: the parent holds a MongoDB client that must not be forked.
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        results = pool.map(_measure_job, jobs, chunksize=4)
+    else:
+        results = (measure_item(*job) for job in jobs)
+    signature = phase1_signature()
+    buffer: list[tuple[str, dict]] = []
+    try:
+        for i, ((sid, path, _, _), result) in enumerate(zip(stale, results), start=1):
+            report.decoded += int(result.pop("decoded", 0))
+            if result.get("scan_error"):
+                report.errors.append((path, result["scan_error"]))
+            size_mtime = state.get(sid)
+            result["scan_state"] = {"signature": signature, "size": size_mtime[0] if size_mtime else None,
+                                    "mtime": size_mtime[1] if size_mtime else None}
+            buffer.append((sid, result))
+            if len(buffer) >= _CHUNK:
+                _write_phase1(ds, buffer)
+                buffer = []
+            if progress:
+                progress(i, len(stale), "measuring")
+        _write_phase1(ds, buffer)
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+
+
+def _measure_job(job: tuple) -> dict:
+    return measure_item(*job)
+
+
+def measure_item(path: str, modality: str, known_hash: str | None) -> dict:
+    """Decode one file and compute its per-item metrics; runs in a worker process.
+
+    Returns a dict of fields to store. A file that cannot be decoded returns
+    its ``media_error`` instead of metrics; an unexpected failure in a metric
+    returns ``scan_error``, so one bad item never stops the scan.
+    """
+    from datasteward import ingest
+    from datasteward.checks import audio, features, image
+
+    out: dict = {"decoded": 1, "media_error": None, "scan_error": None}
+    try:
+        digest = media.content_hash(path)
+        out["content_hash"] = digest
+        if modality == "image":
+            picture, info = media.load_image(path)
+            rgb = np.asarray(picture.convert("RGB"))
+            out["quality"] = image.image_metrics(rgb)
+            out["phash"] = image.perceptual_hash(rgb)
+            out["features"] = features.image_features(rgb)
+            out["image_info"] = {"width": info.width, "height": info.height, "size_bytes": info.size_bytes}
+            if digest != known_hash:
+                out["pictures"] = ingest.image_pictures(picture, path, digest)
+        else:
+            y, info = media.load_audio(path)
+            out["quality"] = audio.audio_metrics(y, info.sample_rate)
+            out["fingerprint"] = audio.audio_fingerprint(y, info.sample_rate)
+            out["features"] = features.audio_features(y, info.sample_rate)
+            out["audio_info"] = {"sample_rate": info.sample_rate, "channels": info.channels,
+                                 "duration": info.duration, "frames": info.frames, "container": info.container,
+                                 "subtype": info.subtype, "size_bytes": info.size_bytes}
+            if digest != known_hash:
+                out["pictures"] = ingest.audio_pictures(y, info.sample_rate, digest)
+    except MediaError as exc:
+        out["media_error"] = exc.reason
+    except Exception as exc:  # a bug or an unforeseen input must not stop the other items
+        out["scan_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    return out
+
+
+def _write_phase1(ds, buffer: list[tuple[str, dict]]) -> None:
+    if not buffer:
+        return
+    columns: dict[str, dict] = {k: {} for k in ("media_error", "scan_error", "content_hash", "phash", "fingerprint",
+                                                "features", "scan_state", "quality", "filepath", "thumbnail")}
+    audio_info, image_info = {}, {}
+    for sid, result in buffer:
+        for key in ("media_error", "scan_error", "scan_state"):
+            columns[key][sid] = result.get(key)
+        for key in ("content_hash", "phash", "fingerprint"):
+            if key in result:
+                columns[key][sid] = result[key]
+        if result.get("features") is not None:
+            columns["features"][sid] = np.asarray(result["features"], dtype=np.float32)
+        columns["quality"][sid] = result.get("quality") or {}
+        for key, value in (result.get("pictures") or {}).items():
+            columns[key][sid] = value
+        if "audio_info" in result:
+            audio_info[sid] = result["audio_info"]
+    store.write_embedded(ds, "quality", columns.pop("quality"))
+    if audio_info:
+        store.write_embedded(ds, "audio", audio_info)
+    for key, values in columns.items():
+        store.write_values(ds, key, values)
+
+
+# --- phase 2 -----------------------------------------------------------------
+
+TABLE_FIELDS = {
+    "id": "id", "modality": "modality", "media_error": "media_error", "scan_error": "scan_error",
+    "language": "language", "batch": "batch", "vendor": "vendor", "split": "split", "speaker": "speaker",
+    "transcript": "transcript", "content_hash": "content_hash", "width": "metadata.width",
+    "height": "metadata.height", "sample_rate": "audio.sample_rate", "channels": "audio.channels",
+    "duration": "audio.duration", "phash": "phash", "fingerprint": "fingerprint", "label": "ground_truth.label",
+    "annotations": "annotations", "prediction": "prediction.label", "confidence": "prediction.confidence",
+    "features": "features", "quality": "quality",
+}
+
+
+def load_table(ds) -> pd.DataFrame:
+    """One row per sample: metadata, labels and every stored metric, for the dataset-level checks."""
+    values = ds.values(list(TABLE_FIELDS.values()))
+    table = pd.DataFrame({name: vals for name, vals in zip(TABLE_FIELDS, values)})
+    quality = pd.DataFrame([_as_dict(q) for q in table.pop("quality")], index=table.index)
+    table["annotations"] = [[_as_dict(a) for a in (anns or [])] for anns in table["annotations"]]
+    table["features"] = [None if f is None else np.asarray(f, dtype=np.float32) for f in table["features"]]
+    text = pd.DataFrame([_text_metrics(t, l) for t, l in zip(table["transcript"], table["language"])], index=table.index)
+    text[table["modality"] != "audio"] = np.nan
+    table = pd.concat([table, quality.drop(columns=[c for c in text.columns if c in quality], errors="ignore"), text], axis=1)
+    # An error at scan time (a file gone since import) counts as a media error.
+    table["media_error"] = table["media_error"].where(table["media_error"].notna(), None)
+    return table
+
+
+def _text_metrics(text, language) -> dict:
+    from datasteward.checks import text as textchecks
+
+    return textchecks.transcript_metrics(text, language)
+
+
+def _as_dict(doc) -> dict:
+    if doc is None:
+        return {}
+    if isinstance(doc, dict):
+        return {k: v for k, v in doc.items() if not k.startswith("_")}
+    return {k: v for k, v in doc.to_dict().items() if not k.startswith("_")}
+
+
+def _phase2(ds, selected: set[str], terms: Contract, progress: Progress | None, report: ScanReport) -> None:
+    from datasteward.checks import REGISTRY, labels, signal
+    from datasteward.checks.findings import decide
+
+    if progress:
+        progress(0, 1, "checking")
+    table = load_table(ds)
+    label_result = labels.label_scores(table)
+    scores = pd.concat([signal.signal_scores(table), label_result.scores], ignore_index=True)
+    languages = table.set_index("id")["language"]
+    decided = decide(scores, REGISTRY, lambda c, lang=None: terms.threshold(REGISTRY[c], lang), languages)
+    _write_item_results(ds, table, decided, label_result)
+    _write_flags(ds, decided, selected, terms, report)
+    _write_stats(ds, label_result, decided, terms)
+    if progress:
+        progress(1, 1, "checking")
+
+
+def _write_item_results(ds, table: pd.DataFrame, decided: pd.DataFrame, label_result) -> None:
+    metric_cols = [c for c in table.columns if c not in TABLE_FIELDS or c in ("quality",)]
+    metric_cols = [c for c in metric_cols if pd.api.types.is_numeric_dtype(table[c])]
+    quality = {sid: {k: v for k, v in row.items() if v == v and v is not None}
+               for sid, row in zip(table["id"], table[metric_cols].to_dict("records"))}
+    store.write_embedded(ds, "quality", quality)
+    wide = decided.pivot_table(index="id", columns="check", values="score", aggfunc="first")
+    store.write_embedded(ds, "scores", {sid: row.dropna().to_dict() for sid, row in wide.iterrows()})
+    items = label_result.items.set_index("id")
+    store.write_values(ds, "consensus_label", items["consensus_label"].to_dict())
+    store.write_values(ds, "agreement", items["agreement"].to_dict())
+
+
+def _write_flags(ds, decided: pd.DataFrame, selected: set[str], terms: Contract, report: ScanReport) -> None:
+    from datasteward.checks import REGISTRY
+
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    scanned = {c for c in selected if terms.enabled(REGISTRY[c])}
+    rows = decided[decided["check"].isin(scanned)]
+    by_sample: dict[str, dict[str, dict]] = {}
+    for rec in rows.to_dict("records"):
+        spec = REGISTRY[rec["check"]]
+        rec["owner"], rec["severity"] = terms.owner(spec), terms.severity(spec)
+        rec["fired"] = bool(rec["fired"])
+        by_sample.setdefault(rec["id"], {})[rec["check"]] = rec
+    for _attempt in range(3):
+        current = store.read_flags(ds)
+        updates = []
+        for sid, (old, rev, tags) in current.items():
+            merged = flaglib.merge_flags(old, by_sample.get(sid, {}), scanned, now=now)
+            new_tags = flaglib.derived_tags(tags, merged)
+            if flaglib.comparable(merged) != flaglib.comparable(old) or new_tags != tags:
+                updates.append((sid, rev, merged, new_tags))
+        conflicts = store.write_flags(ds, updates)
+        if not conflicts:
+            break
+        report.conflicts += len(conflicts)
+    final = store.read_flags(ds)
+    report.open_flags = sum(1 for fl, _, _ in final.values() for f in fl if f.get("status") == "open")
+    fired = rows[rows["fired"]]
+    report.fired = fired.groupby("check").size().to_dict()
+
+
+def _write_stats(ds, label_result, decided: pd.DataFrame, terms: Contract) -> None:
+    stats = {
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "alpha_dataset": _finite(label_result.alpha_dataset),
+        "alpha_by_batch": {str(k): _finite(v) for k, v in label_result.alpha_by_batch.items()},
+        "annotators": _records(label_result.annotators),
+        "vendors": _records(label_result.vendors),
+        "batch_findings": _records(label_result.batches),
+    }
+    store.set_info(ds, "scan", stats)
+
+
+def _finite(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict]:
+    if frame is None or len(frame) == 0:
+        return []
+    clean = frame.astype(object).where(pd.notna(frame), None)
+    return [{k: (_finite(v) if isinstance(v, (float, np.floating)) else (v.item() if hasattr(v, "item") else v))
+             for k, v in row.items()} for row in clean.to_dict("records")]
