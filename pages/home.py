@@ -56,6 +56,27 @@ def import_form() -> None:
     ui.dataset_names.clear()
 
 
+def scan_button(name: str) -> None:
+    from datasteward.scan import scan
+
+    info = ui.scan_info(name, ui.dataset_stamp(name))
+    last = info.get("finished_at")
+    st.caption(f"Last scan: {last}" if last else "Not scanned yet: run a scan to compute quality metrics and flags.")
+    if not st.button("Scan for quality problems", key="scan_button", type="primary" if not last else "secondary"):
+        return
+    bar = st.progress(0.0, text="Starting the scan…")
+    try:
+        report = scan(name, progress=lambda done, total, stage: bar.progress(done / max(total, 1), text=f"{stage}: {done}/{total}"))
+    except DataStewardError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    bar.empty()
+    st.success(report.summary())
+    for path, message in report.errors[:20]:
+        st.warning(f"{path}: {message}")
+
+
 def _source_path(source: str, upload, media_root: str) -> tuple[Path, Path | None]:
     if upload is not None:
         if not media_root.strip():
@@ -97,6 +118,8 @@ for col, field, label in [(cols[2], "batch", "Batches"), (cols[3], "language", "
     missing = int(values.get(store.MISSING, 0))
     col.metric(label, int((values.index != store.MISSING).sum()),
                help=f"{missing:,} samples have no {field}" if missing else None)
+
+scan_button(name)
 
 left, right = st.columns(2)
 left.altair_chart(charts.count_bars(summary["batch"], "batch", sort=list(summary["batch"]["batch"])), key="chart_batch")

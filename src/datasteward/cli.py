@@ -82,6 +82,10 @@ def cmd_demo(args) -> int:
 
     report = load_demo(args.name, progress=None if args.quiet else _tqdm_progress())
     _print_report(report, limit=5)
+    if not args.no_scan:
+        from datasteward.scan import scan
+
+        print(scan(args.name, progress=None if args.quiet else _tqdm_progress()).summary())
     return EXIT_OK
 
 
@@ -90,7 +94,7 @@ def cmd_scan(args) -> int:
 
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
     report = scan(args.name, checks=checks, workers=args.workers, contract=args.contract,
-                  progress=None if args.quiet else _tqdm_progress())
+                  progress=None if args.quiet else _tqdm_progress(), chunk_size=args.chunk_size)
     for path, message in report.errors[:50]:
         print(f"error: {path}: {message}", file=sys.stderr)
     print(report.summary())
@@ -143,6 +147,16 @@ def cmd_gate(args) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def cmd_checks(args) -> int:
+    from datasteward.checks import REGISTRY
+
+    print(f"{'check':<26}{'modality':<9}{'owner':<12}{'severity':<9}{'fires when':<22}describes")
+    for spec in REGISTRY.values():
+        when = f"{spec.direction} {spec.default_threshold:g} {spec.unit}"
+        print(f"{spec.name:<26}{spec.modality:<9}{spec.owner:<12}{spec.severity:<9}{when:<22}{spec.describes}")
+    return EXIT_OK
+
+
 def cmd_delete(args) -> int:
     from datasteward import store
 
@@ -177,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
     p.add_argument("--checks", help="comma-separated check ids to (re)flag (default: all)")
     p.add_argument("--contract", help="quality contract TOML (remembered for the dataset)")
+    p.add_argument("--chunk-size", type=int, default=128, help="items measured between two writes (default 128)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_scan)
 
@@ -200,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contract", help="contract TOML (default: the dataset's)")
     p.set_defaults(func=cmd_gate)
 
+    p = sub.add_parser("checks", help="list the checks with their owners and default thresholds")
+    p.set_defaults(func=cmd_checks)
+
     p = sub.add_parser("datasets", help="list the datasets")
     p.set_defaults(func=cmd_datasets)
 
@@ -213,8 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default="127.0.0.1")
     p.set_defaults(func=cmd_app)
 
-    p = sub.add_parser("demo", help="load the bundled demo dataset (idempotent)")
+    p = sub.add_parser("demo", help="load and scan the bundled demo dataset (idempotent)")
     p.add_argument("--name", default="demo")
+    p.add_argument("--no-scan", action="store_true", help="import only")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_demo)
 

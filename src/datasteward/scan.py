@@ -73,6 +73,7 @@ def scan(
     workers: int | None = None,
     contract: str | None = None,
     progress: Progress | None = None,
+    chunk_size: int = _CHUNK,
 ) -> ScanReport:
     """Compute metrics for new or changed samples, run the checks and update the flags.
 
@@ -85,6 +86,8 @@ def scan(
     contract : path, optional
         Quality contract to use; it is remembered for the dataset. Default: the
         dataset's remembered contract, else the checks' defaults.
+    chunk_size : int
+        Items measured between two writes; what is written survives a crash.
     """
     from datasteward.checks import REGISTRY
 
@@ -98,7 +101,7 @@ def scan(
         store.set_info(ds, "contract", str(contract))
     report = ScanReport(name)
     stale, state = _stale_items(ds, report)
-    _phase1(ds, stale, state, workers, progress, report)
+    _phase1(ds, stale, state, workers, progress, report, chunk_size)
     _phase2(ds, selected, terms, progress, report)
     report.seconds = time.perf_counter() - started
     return report
@@ -139,7 +142,8 @@ def _stat(path: str):
     return (st.st_size, st.st_mtime_ns)
 
 
-def _phase1(ds, stale: list[tuple], state: dict, workers: int | None, progress: Progress | None, report: ScanReport) -> None:
+def _phase1(ds, stale: list[tuple], state: dict, workers: int | None, progress: Progress | None, report: ScanReport,
+            chunk_size: int) -> None:
     if not stale:
         return
     workers = workers or os.cpu_count() or 1
@@ -162,7 +166,7 @@ def _phase1(ds, stale: list[tuple], state: dict, workers: int | None, progress: 
             result["scan_state"] = {"signature": signature, "size": size_mtime[0] if size_mtime else None,
                                     "mtime": size_mtime[1] if size_mtime else None}
             buffer.append((sid, result))
-            if len(buffer) >= _CHUNK:
+            if len(buffer) >= chunk_size:
                 _write_phase1(ds, buffer)
                 buffer = []
             if progress:

@@ -58,3 +58,9 @@ def current_user() -> str:
     """The name given at start (``DATASTEWARD_USER``) or in the sidebar."""
     default = os.environ.get("DATASTEWARD_USER") or os.environ.get("USER") or "anonymous"
     return st.sidebar.text_input("Your name", value=st.session_state.get("user", default), key="user")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def scan_info(name: str, stamp: tuple) -> dict:
+    """What the last scan recorded on the dataset (time, agreement, scorecards)."""
+    return dict((store.open_dataset(name).info or {}).get("scan") or {})
