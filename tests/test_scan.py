@@ -147,7 +147,7 @@ def test_one_bad_item_is_reported_and_the_rest_is_scanned(tmp_path, dataset_name
     assert report.errors[0][0] == victim or report.errors[0][0].endswith(".jpg")
     ds = store.open_dataset(dataset_name)
     assert ds.match({"scan_error": {"$ne": None}}).count() == 1
-    assert ds.match({"quality.brightness": {"$exists": True}}).count() == 3
+    assert ds.match({"quality.brightness_mean": {"$exists": True}}).count() == 3
 
 
 def _flag_set(name: str) -> set[tuple]:
@@ -198,7 +198,7 @@ def test_cli_scan_flags_export_and_gate(scanned, tmp_path, capsys):
     parquet = tmp_path / "samples.parquet"
     assert main(["export", name, "--format", "parquet", "--output", str(parquet)]) == 0
     samples = pd.read_parquet(parquet)
-    assert len(samples) == 40 and {"consensus_label", "agreement", "open_flags", "brightness"} <= set(samples.columns)
+    assert len(samples) == 40 and {"consensus_label", "agreement", "open_flags", "brightness_mean"} <= set(samples.columns)
     contract = tmp_path / "strict.toml"
     contract.write_text("version = 1\n[gate]\nmin_samples = 1000\n")
     capsys.readouterr()

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 from datasteward.errors import MediaError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+_SNDFILE_NATIVE = frozenset({".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"})
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".wma", ".aiff", ".aif"})
 
 # Decoding a JPEG at reduced size is several times faster than a full decode and
@@ -144,6 +145,10 @@ def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, Audi
         meta = sf.info(str(path))
         container, subtype = meta.format, meta.subtype
     except Exception as sf_exc:  # libsndfile raises LibsndfileError, RuntimeError or TypeError
+        if Path(path).suffix.lower() in _SNDFILE_NATIVE:
+            # libsndfile reads these containers fully; if it fails, the file is damaged, and
+            # ffmpeg's tolerant decoder would hide that (a truncated FLAC decodes "fine").
+            raise MediaError(str(path), f"cannot decode audio ({_short(sf_exc)})") from sf_exc
         try:
             data, sr, container = _load_with_audioread(path)
             subtype = "decoded by ffmpeg"

@@ -251,16 +251,46 @@ def ensure_scan_fields(ds) -> None:
 
 
 def write_embedded(ds, field: str, values: dict[str, dict]) -> None:
-    """Bulk-write ``{sample id: {name: number}}`` as an embedded document FiftyOne can filter on."""
+    """Bulk-write ``{sample id: {name: number}}`` as an embedded document FiftyOne can filter on.
+
+    Subfields are declared once in the schema; the documents themselves go in
+    one bulk write (FiftyOne's ``set_values`` re-infers the schema per sample,
+    which costs seconds on a few thousand samples).
+    """
     if not values:
         return
     fo = fo_module()
-    docs = {i: fo.DynamicEmbeddedDocument(**{k: _plain(v) for k, v in d.items()}) for i, d in values.items()}
-    ds.set_values(field, docs, key_field="id", dynamic=True, validate=False)
+    schema = ds.get_field_schema(flat=True)
+    seen: dict[str, object] = {}
+    for doc in values.values():
+        for key, value in doc.items():
+            if key not in seen and _plain(value) is not None:
+                seen[key] = _plain(value)
+    for key, value in seen.items():
+        if f"{field}.{key}" not in schema:
+            kind = fo.StringField if isinstance(value, str) else fo.BooleanField if isinstance(value, bool) else fo.FloatField
+            ds.add_sample_field(f"{field}.{key}", kind)
+    docs = {i: {"_cls": "DynamicEmbeddedDocument", **{k: _number(v) for k, v in d.items()}} for i, d in values.items()}
+    _bulk_set(ds, field, docs)
+
+
+def _number(value):
+    value = _plain(value)
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _bulk_set(ds, field: str, values: dict[str, object]) -> None:
+    from bson import ObjectId
+    from pymongo import UpdateOne
+
+    ops = [UpdateOne({"_id": ObjectId(i)}, {"$set": {field: v}}) for i, v in values.items()]
+    for start in range(0, len(ops), 1000):
+        ds._sample_collection.bulk_write(ops[start : start + 1000], ordered=False)
+    ds._reload()
 
 
 def _plain(value):
-    if hasattr(value, "item"):
+    if hasattr(value, "item") and getattr(value, "size", 1) == 1:
         value = value.item()
     if isinstance(value, float) and value != value:
         return None
@@ -268,9 +298,13 @@ def _plain(value):
 
 
 def write_values(ds, field: str, values: dict[str, object]) -> None:
-    """Bulk-write one plain field for the given sample ids."""
-    if values:
-        ds.set_values(field, {i: _plain(v) for i, v in values.items()}, key_field="id", validate=False)
+    """Bulk-write one plain (already declared) field for the given sample ids."""
+    if not values:
+        return
+    if field == "features":  # FiftyOne serialises vectors itself
+        ds.set_values(field, values, key_field="id", validate=False)
+    else:
+        _bulk_set(ds, field, {i: _plain(v) for i, v in values.items()})
 
 
 def read_flags(ds, ids: list[str] | None = None) -> dict[str, tuple[list[dict], int, list[str]]]:

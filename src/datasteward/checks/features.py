@@ -1,0 +1,122 @@
+"""Fixed-length feature vectors computed locally (no downloaded models), for the label checks' neighbours and models."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+# Bumped whenever a feature's definition changes, so stored vectors are recomputed.
+FEATURE_VERSION = 1
+
+# Images are resampled to a fixed square so a vector does not depend on the delivered size.
+IMAGE_SIDE = 128
+HUE_BINS, SAT_BINS, VAL_BINS = 12, 4, 4
+HOG_CELLS, HOG_BINS = 4, 9
+LAYOUT_SIDE = 8
+IMAGE_FEATURE_SIZE = HUE_BINS + SAT_BINS + VAL_BINS + 6 + HOG_CELLS * HOG_CELLS * HOG_BINS + LAYOUT_SIDE**2 + 1
+
+AUDIO_RATE = 16000
+N_MFCC = 20
+AUDIO_FEATURE_SIZE = 3 * N_MFCC
+# 32 ms windows and 10 ms hops at 16 kHz, the usual framing for speech.
+_N_FFT, _HOP, _N_MELS = 512, 160, 40
+
+# A gradient this strong (Sobel on 0-1 luminance) is a visible edge rather than texture noise.
+_EDGE_LEVEL = 0.5
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def image_features(rgb: np.ndarray) -> np.ndarray:
+    """Colour, gradient-orientation and layout descriptor of an image.
+
+    Parameters
+    ----------
+    rgb : np.ndarray
+        ``uint8``, shape ``(H, W, 3)`` (or ``(H, W)`` for grayscale), any size;
+        it is resampled to ``IMAGE_SIDE`` x ``IMAGE_SIDE``.
+
+    Returns
+    -------
+    np.ndarray
+        ``float32``, shape ``(IMAGE_FEATURE_SIZE,)``, in this order: hue histogram
+        weighted by saturation (12), saturation and value histograms (4 + 4), RGB
+        mean and standard deviation (6), a 4 x 4 grid of 9-bin gradient-orientation
+        histograms weighted by magnitude, each L2-normalised (HOG-like, 144), an
+        8 x 8 luminance layout minus its mean (64) and the share of strong edges (1).
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[..., None], 3, axis=2)
+    small = Image.fromarray(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)).resize(
+        (IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    x = np.asarray(small, dtype=np.float32) / 255.0
+    hsv = np.asarray(small.convert("HSV"), dtype=np.float32) / 255.0
+    gray = x @ _LUMA
+    n = float(gray.size)
+
+    hue_bin = np.minimum((hsv[..., 0] * HUE_BINS).astype(np.intp), HUE_BINS - 1)
+    hue = np.bincount(hue_bin.ravel(), hsv[..., 1].ravel(), HUE_BINS)
+    hue /= max(hue.sum(), 1e-6)
+    sat = _histogram(hsv[..., 1], SAT_BINS) / n
+    val = _histogram(hsv[..., 2], VAL_BINS) / n
+    mean = x.mean(axis=(0, 1))
+    std = np.sqrt(np.maximum((x * x).mean(axis=(0, 1)) - mean * mean, 0.0))
+
+    gx, gy = ndimage.sobel(gray, axis=1), ndimage.sobel(gray, axis=0)
+    magnitude = np.hypot(gx, gy)
+    orientation = np.mod(np.arctan2(gy, gx), np.pi)  # unsigned: a dark-to-light edge equals light-to-dark
+    hog = _cell_histograms(np.minimum((orientation / np.pi * HOG_BINS).astype(np.intp), HOG_BINS - 1),
+                           magnitude, cells=HOG_CELLS, bins=HOG_BINS)
+
+    step = IMAGE_SIDE // LAYOUT_SIDE
+    layout = gray.reshape(LAYOUT_SIDE, step, LAYOUT_SIDE, step).mean(axis=(1, 3))
+    edges = float((magnitude > _EDGE_LEVEL).mean())
+    return np.concatenate([hue, sat, val, mean, std, hog,
+                           (layout - layout.mean()).ravel(), [edges]]).astype(np.float32)
+
+
+def _histogram(values: np.ndarray, bins: int) -> np.ndarray:
+    """Counts of ``values`` in [0, 1] over ``bins`` equal bins (1.0 falls in the last)."""
+    return np.bincount(np.minimum((values * bins).astype(np.intp), bins - 1).ravel(), minlength=bins)
+
+
+def _cell_histograms(index: np.ndarray, weights: np.ndarray, *, cells: int, bins: int) -> np.ndarray:
+    """Weighted histogram of bin ``index`` in each cell of a ``cells`` x ``cells`` grid, each L2-normalised."""
+    h, w = index.shape
+    cell_id = (np.arange(h)[:, None] * cells // h) * cells + (np.arange(w)[None, :] * cells // w)
+    hist = np.bincount((cell_id * bins + index).ravel(), weights.ravel(), cells * cells * bins)
+    hist = hist.reshape(cells * cells, bins)
+    hist /= np.linalg.norm(hist, axis=1, keepdims=True) + 1e-6
+    return hist.ravel()
+
+
+def audio_features(y: np.ndarray, sr: int) -> np.ndarray:
+    """MFCC statistics of a mono clip, computed at 16 kHz.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Mono samples, float, shape ``(n,)``.
+    sr : int
+        Sample rate of ``y`` in Hz; resampled to 16 kHz only when it differs.
+
+    Returns
+    -------
+    np.ndarray
+        ``float32``, shape ``(AUDIO_FEATURE_SIZE,)``: mean and standard deviation over
+        frames of 20 MFCCs (32 ms windows, 10 ms hop, 40 mel bands), then the standard
+        deviation of their first-order deltas. An empty clip gives zeros.
+    """
+    import librosa
+
+    y = np.nan_to_num(np.asarray(y, dtype=np.float32).ravel(), nan=0.0, posinf=0.0, neginf=0.0)
+    if y.size == 0:
+        return np.zeros(AUDIO_FEATURE_SIZE, dtype=np.float32)
+    if sr != AUDIO_RATE:
+        y = librosa.resample(y, orig_sr=sr, target_sr=AUDIO_RATE, res_type="soxr_hq")
+    if y.size < _N_FFT:
+        y = np.pad(y, (0, _N_FFT - y.size))
+    mfcc = librosa.feature.mfcc(y=y, sr=AUDIO_RATE, n_mfcc=N_MFCC, n_fft=_N_FFT, hop_length=_HOP, n_mels=_N_MELS)
+    delta = np.diff(mfcc, axis=1) if mfcc.shape[1] > 1 else np.zeros_like(mfcc)
+    return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), delta.std(axis=1)]).astype(np.float32)
