@@ -99,3 +99,12 @@ def streamlit_server(demo_dataset):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def scanned_demo(demo_dataset) -> str:
+    """The demo, scanned once per session."""
+    from datasteward.scan import scan
+
+    scan(demo_dataset, workers=2)
+    return demo_dataset
