@@ -26,6 +26,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet "cleanvision==0.3.7"
 	$(BIN)/python benchmarks/run.py --output docs/benchmarks.md
 
 demo: $(STAMP)

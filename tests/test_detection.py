@@ -123,3 +123,14 @@ def test_the_gate_fails_the_bad_delivery_only(results):
 
     failed = {r.batch for r in run_gate(results["ds"].name) if not r.passed}
     assert failed == {"b05"}
+
+
+def test_scorecard_and_checks_commands(results, capsys):
+    from datasteward.cli import main
+
+    assert main(["scorecard", results["ds"].name]) == 0
+    out = capsys.readouterr().out
+    assert "ann07" in out and "acme-annotations" in out and "Krippendorff's alpha" in out
+    assert main(["checks"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in REGISTRY)

@@ -147,6 +147,26 @@ def cmd_gate(args) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def cmd_scorecard(args) -> int:
+    import pandas as pd
+
+    from datasteward import store
+
+    stats = (store.open_dataset(args.name).info or {}).get("scan")
+    if not stats:
+        print(f"datasteward: error: {args.name} has not been scanned yet; run `datasteward scan {args.name}`", file=sys.stderr)
+        return EXIT_USAGE
+    for title, key in (("Annotators", "annotators"), ("Vendors", "vendors")):
+        frame = pd.DataFrame(stats.get(key) or [])
+        print(f"{title}:")
+        print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}") if len(frame) else "  (none)")
+        print()
+    alpha = stats.get("alpha_dataset")
+    print("Krippendorff's alpha: " + ("n/a" if alpha is None else f"{alpha:.3f}") + " overall; by batch: "
+          + ", ".join(f"{b} {'n/a' if a is None else f'{a:.3f}'}" for b, a in (stats.get("alpha_by_batch") or {}).items()))
+    return EXIT_OK
+
+
 def cmd_checks(args) -> int:
     from datasteward.checks import REGISTRY
 
@@ -214,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", help="only this batch")
     p.add_argument("--contract", help="contract TOML (default: the dataset's)")
     p.set_defaults(func=cmd_gate)
+
+    p = sub.add_parser("scorecard", help="annotator and vendor scorecard from the last scan")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_scorecard)
 
     p = sub.add_parser("checks", help="list the checks with their owners and default thresholds")
     p.set_defaults(func=cmd_checks)

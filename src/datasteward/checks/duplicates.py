@@ -68,17 +68,19 @@ def popcount(x: np.ndarray) -> np.ndarray:
 _BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
-def near_pairs(words: np.ndarray, *, max_fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def near_pairs(words: np.ndarray, *, max_fraction: float, recall: float = 0.995, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of hashes whose bits differ in at most ``max_fraction`` of places, without comparing all pairs.
 
-    Candidates come from pigeonhole banding of the first 64-bit word: with
-    ``r = floor(max_fraction * 64)``, two words that differ in at most ``r``
-    bits agree exactly on at least one of ``r + 1`` bands, so grouping equal
-    band values (a sort per band) finds every such pair. Only candidates get
-    their distance over all words computed. For 64-bit hashes the search is
-    exact; for longer ones the first word is a coarse hash of its own (see
-    :func:`datasteward.checks.audio.audio_fingerprint`) and the search is a
-    locality-sensitive filter.
+    Bit-sampling locality-sensitive hashing on the first 64-bit word: each of
+    ``L`` tables keys every hash by ``k`` randomly chosen bits, with ``k`` about
+    ``log2(n)`` so that buckets stay small and the candidates grow linearly
+    with ``n``. A pair at the largest allowed distance ``r`` shares a table key
+    with probability ``1 - (1 - (1 - r/64)**k)**L``; ``L`` is chosen so that
+    this is at least ``recall``, and closer pairs are found more surely still.
+    Only candidates get their distance over all words computed. For longer
+    hashes the first word is a coarse hash of its own (see
+    :func:`datasteward.checks.audio.audio_fingerprint`). Deterministic for a
+    given ``seed``.
 
     Parameters
     ----------
@@ -86,6 +88,8 @@ def near_pairs(words: np.ndarray, *, max_fraction: float) -> tuple[np.ndarray, n
         ``uint64``, shape ``(n, w)`` (or ``(n,)`` for 64-bit hashes).
     max_fraction : float
         Largest share of differing bits to report, 0-1.
+    recall : float
+        Smallest probability of finding a pair at exactly that distance.
 
     Returns
     -------
@@ -102,23 +106,44 @@ def near_pairs(words: np.ndarray, *, max_fraction: float) -> tuple[np.ndarray, n
     if n < 2:
         return empty, empty, np.zeros(0)
     radius = int(np.floor(max_fraction * WORD_BITS + 1e-9))
-    edges = np.linspace(0, WORD_BITS, radius + 2).round().astype(int)
-    first = words[:, 0]
+    k = int(min(WORD_BITS - radius, max(8, np.ceil(np.log2(n)) + 1)))
+    p_table = (1.0 - radius / WORD_BITS) ** k
+    tables = 1 if p_table >= 1 else int(np.ceil(np.log(1 - recall) / np.log(1 - p_table)))
+    bits = ((words[:, :1] >> np.arange(WORD_BITS, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+    rng = np.random.default_rng(seed)
     firsts, seconds = [], []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        key = (first >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)
-        order = np.argsort(key, kind="stable")
-        sorted_key = key[order]
-        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-        sizes = np.diff(np.r_[starts, n])
-        for start, size in zip(starts[sizes > 1], sizes[sizes > 1]):
-            members = np.sort(order[start:start + size])
-            a, b = np.triu_indices(size, k=1)
-            firsts.append(members[a])
-            seconds.append(members[b])
-    if not firsts:
+    packed = np.zeros((n, 8), dtype=np.uint8)
+    for _ in range(tables):
+        chosen = rng.choice(WORD_BITS, size=k, replace=False)
+        key_bytes = np.packbits(bits[:, chosen], axis=1)
+        packed[:, : key_bytes.shape[1]] = key_bytes
+        key = packed.view(np.uint64).ravel()
+        i, j = _same_key_pairs(key)
+        firsts.append(i)
+        seconds.append(j)
+    codes = np.unique(np.concatenate(firsts) * n + np.concatenate(seconds))  # one code per pair
+    if len(codes) == 0:
         return empty, empty, np.zeros(0)
-    pairs = np.unique(np.stack([np.concatenate(firsts), np.concatenate(seconds)], axis=1), axis=0)
-    fraction = popcount(words[pairs[:, 0]] ^ words[pairs[:, 1]]) / (WORD_BITS * w)
+    i, j = codes // n, codes % n
+    fraction = popcount(words[i] ^ words[j]) / (WORD_BITS * w)
     close = fraction <= max_fraction + 1e-12
-    return pairs[close, 0], pairs[close, 1], fraction[close]
+    return i[close], j[close], fraction[close]
+
+
+def _same_key_pairs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs ``i < j`` with equal ``key``, vectorised over buckets."""
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    sizes = np.diff(np.r_[starts, len(key)])
+    firsts, seconds = [], []
+    for size in np.unique(sizes[sizes > 1]):
+        group_starts = starts[sizes == size]
+        members = order[group_starts[:, None] + np.arange(size)]
+        a, b = np.triu_indices(size, k=1)
+        x, y = members[:, a].ravel(), members[:, b].ravel()
+        firsts.append(np.minimum(x, y))
+        seconds.append(np.maximum(x, y))
+    if not firsts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(firsts), np.concatenate(seconds)
