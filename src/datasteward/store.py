@@ -301,10 +301,9 @@ def write_values(ds, field: str, values: dict[str, object]) -> None:
     """Bulk-write one plain (already declared) field for the given sample ids."""
     if not values:
         return
-    if field == "features":  # FiftyOne serialises vectors itself
-        ds.set_values(field, values, key_field="id", validate=False)
-    else:
-        _bulk_set(ds, field, {i: _plain(v) for i, v in values.items()})
+    # The field's own serialiser gives what FiftyOne would store (vectors become bytes).
+    to_mongo = ds.get_field(field).to_mongo
+    _bulk_set(ds, field, {i: None if v is None else to_mongo(_plain(v)) for i, v in values.items()})
 
 
 def read_flags(ds, ids: list[str] | None = None) -> dict[str, tuple[list[dict], int, list[str]]]:
