@@ -307,6 +307,9 @@ def neighbour_bayes_factor(neighbour_labels: np.ndarray, labels: np.ndarray, *, 
     return log_lik[rows, best] - null, best
 
 
+REFERENCE_SIZE = 5000
+
+
 def _label_outliers(part: pd.DataFrame, *, k: int) -> pd.DataFrame:
     from sklearn.neighbors import NearestNeighbors
 
@@ -317,7 +320,13 @@ def _label_outliers(part: pd.DataFrame, *, k: int) -> pd.DataFrame:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     # Cosine distance on standardised features: the direction of the deviation from the
     # dataset's mean matters more than its size (which mostly tracks contrast and exposure).
-    _, idx = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(x).kneighbors(x)
+    # Neighbours come from a fixed-size random reference sample, so the search costs
+    # O(n * REFERENCE_SIZE) rather than O(n^2); below that size every item is a reference.
+    ref = np.arange(len(ok))
+    if len(ok) > REFERENCE_SIZE:
+        ref = np.sort(np.random.default_rng(0).choice(len(ok), REFERENCE_SIZE, replace=False))
+    _, local = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(x[ref]).kneighbors(x)
+    idx = ref[local]
     own = idx == np.arange(len(ok))[:, None]
     # Drop the item itself (or, if exact duplicates push it out of the first k+1, the farthest).
     keep = ~own
