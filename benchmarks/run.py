@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from multiprocessing import Pool
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="datasteward-bench-"))
@@ -132,9 +131,13 @@ def naive_audio_item(path: str) -> dict:
 
 
 def naive_audio_run(paths: list[str]) -> tuple[float, pd.DataFrame]:
+    from datasteward.parallel import process_pool
+
     started = time.perf_counter()
-    with Pool(WORKERS) as pool:
-        rows = pd.DataFrame(pool.map(naive_audio_item, paths, chunksize=8))
+    # The same pool as the scan's (spawned, one native thread per worker), so the
+    # comparison is between the pipelines, not the pool settings.
+    with process_pool(WORKERS) as pool:
+        rows = pd.DataFrame(list(pool.map(naive_audio_item, paths, chunksize=8)))
     seconds = time.perf_counter() - started
     ok = rows[~rows["error"]]
     log_d = np.log(ok["duration"])
@@ -249,12 +252,18 @@ def main(argv=None) -> int:
                 "## Audio: scan throughput against a plain librosa loop", "",
                 f"The demo's {n_aud} clips. The loop is what one writes by hand: `librosa.load` (resampling to "
                 "22.05 kHz), RMS, zero-crossing rate, spectral centroid, MFCCs and `librosa.effects.trim` per file, "
-                "in a pool of the same size, with plain threshold rules.", "",
+                "in the same pool as the scan (2 spawned workers, one native thread each), with plain threshold rules.", "",
                 "| tool | seconds | clips/s |", "|---|---|---|",
                 f"| Data Steward scan | {a_ours:.1f} | {n_aud / a_ours:.1f} |",
                 f"| librosa loop | {a_naive:.1f} | {n_aud / a_naive:.1f} |",
                 f"| ratio | | **{a_naive / a_ours:.1f}x** |", "", breakdown("bench-audio"), "",
                 markdown(aud), "",
+                "## Against the targets", "",
+                f"The target is at least 10x the throughput of each baseline with equal or better detection. "
+                f"Measured here: {(n_img / t_ours) / (n_cv / t_cv):.1f}x CleanVision and {a_naive / a_ours:.1f}x the "
+                "librosa loop, with equal or better detection on every shared check but near-duplicate precision. "
+                "The speed target is not met yet: a scan starts worker processes, computes features for the label "
+                "checks and runs the dataset-level checks and database writes, which these baselines do not do.", "",
                 "## Scaling of the dataset-level phase", "",
                 "Per-item work is linear by construction; this measures the phase that looks at the whole table "
                 "(duplicates, outliers, agreement, Dawid-Skene, neighbours, out-of-fold model) on synthetic tables "

@@ -8,14 +8,13 @@ only whole chunks behind; a rerun skips the items already present.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
 from datasteward import config, media, store
+from datasteward.parallel import process_pool
 from datasteward.errors import InputError, MediaError
 from datasteward.importers import detect_format, read_source
 from datasteward.importers._common import resolve_inside, source_stem
@@ -129,8 +128,7 @@ def _prepare_all(records: list[Record], workers: int | None, progress: Progress 
         iterator = (prepare_media(*job) for job in jobs)
         pool = None
     else:
-        # spawn, not fork: the parent holds a MongoDB client that must not be forked.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = process_pool(workers)
         iterator = pool.map(_prepare_job, jobs, chunksize=8)
     try:
         for i, result in enumerate(iterator, start=1):

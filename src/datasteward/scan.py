@@ -10,10 +10,8 @@ so a rerun never duplicates a flag and never overwrites a reviewer.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -23,6 +21,7 @@ import pandas as pd
 
 from datasteward import flags as flaglib
 from datasteward import media, store
+from datasteward.parallel import process_pool
 from datasteward.contract import Contract, load_contract
 from datasteward.errors import DataStewardError, MediaError
 
@@ -150,8 +149,7 @@ def _phase1(ds, stale: list[tuple], state: dict, workers: int | None, progress: 
     jobs = [(path, modality, digest) for _, path, modality, digest in stale]
     pool = None
     if len(jobs) > _INLINE_LIMIT and workers > 1:
-        # spawn, not fork: the parent holds a MongoDB client that must not be forked.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = process_pool(workers)
         results = pool.map(_measure_job, jobs, chunksize=4)
     else:
         results = (measure_item(*job) for job in jobs)
@@ -222,29 +220,23 @@ def measure_item(path: str, modality: str, known_hash: str | None) -> dict:
 
 
 def _write_phase1(ds, buffer: list[tuple[str, dict]]) -> None:
+    """One bulk write for a chunk of measured items: what is written survives a crash."""
     if not buffer:
         return
-    columns: dict[str, dict] = {k: {} for k in ("media_error", "scan_error", "content_hash", "phash", "fingerprint",
-                                                "features", "scan_state", "quality", "filepath", "thumbnail")}
-    audio_info, image_info = {}, {}
+    rows = {}
     for sid, result in buffer:
-        for key in ("media_error", "scan_error", "scan_state"):
-            columns[key][sid] = result.get(key)
+        fields = {key: result.get(key) for key in ("media_error", "scan_error", "scan_state")}
+        fields["quality"] = result.get("quality") or {}
         for key in ("content_hash", "phash", "fingerprint"):
             if key in result:
-                columns[key][sid] = result[key]
+                fields[key] = result[key]
         if result.get("features") is not None:
-            columns["features"][sid] = np.asarray(result["features"], dtype=np.float32)
-        columns["quality"][sid] = result.get("quality") or {}
-        for key, value in (result.get("pictures") or {}).items():
-            columns[key][sid] = value
+            fields["features"] = np.asarray(result["features"], dtype=np.float32)
+        fields.update(result.get("pictures") or {})
         if "audio_info" in result:
-            audio_info[sid] = result["audio_info"]
-    store.write_embedded(ds, "quality", columns.pop("quality"))
-    if audio_info:
-        store.write_embedded(ds, "audio", audio_info)
-    for key, values in columns.items():
-        store.write_values(ds, key, values)
+            fields["audio"] = result["audio_info"]
+        rows[sid] = fields
+    store.write_fields(ds, rows, embedded={"quality", "audio"})
 
 
 # --- phase 2 -----------------------------------------------------------------
@@ -308,16 +300,17 @@ def _phase2(ds, selected: set[str], terms: Contract, progress: Progress | None, 
 
 
 def _write_item_results(ds, table: pd.DataFrame, decided: pd.DataFrame, label_result) -> None:
-    metric_cols = [c for c in table.columns if c not in TABLE_FIELDS or c in ("quality",)]
-    metric_cols = [c for c in metric_cols if pd.api.types.is_numeric_dtype(table[c])]
-    quality = {sid: {k: v for k, v in row.items() if v == v and v is not None}
-               for sid, row in zip(table["id"], table[metric_cols].to_dict("records"))}
-    store.write_embedded(ds, "quality", quality)
+    metric_cols = [c for c in table.columns if c not in TABLE_FIELDS and pd.api.types.is_numeric_dtype(table[c])]
     wide = decided.pivot_table(index="id", columns="check", values="score", aggfunc="first")
-    store.write_embedded(ds, "scores", {sid: row.dropna().to_dict() for sid, row in wide.iterrows()})
+    scores = {sid: row.dropna().to_dict() for sid, row in wide.iterrows()}
     items = label_result.items.set_index("id")
-    store.write_values(ds, "consensus_label", items["consensus_label"].to_dict())
-    store.write_values(ds, "agreement", items["agreement"].to_dict())
+    consensus, agreement = items["consensus_label"].to_dict(), items["agreement"].to_dict()
+    rows = {}
+    for sid, metrics in zip(table["id"], table[metric_cols].to_dict("records")):
+        rows[sid] = {"quality": {k: v for k, v in metrics.items() if v == v and v is not None},
+                     "scores": scores.get(sid, {}), "consensus_label": consensus.get(sid),
+                     "agreement": agreement.get(sid)}
+    store.write_fields(ds, rows, embedded={"quality", "scores"})
 
 
 def _write_flags(ds, decided: pd.DataFrame, selected: set[str], terms: Contract, report: ScanReport) -> None:

@@ -251,18 +251,53 @@ def ensure_scan_fields(ds) -> None:
 
 
 def write_embedded(ds, field: str, values: dict[str, dict]) -> None:
-    """Bulk-write ``{sample id: {name: number}}`` as an embedded document FiftyOne can filter on.
+    """Bulk-write ``{sample id: {name: number}}`` as an embedded document FiftyOne can filter on."""
+    write_fields(ds, {i: {field: d} for i, d in values.items()}, embedded={field})
 
-    Subfields are declared once in the schema; the documents themselves go in
-    one bulk write (FiftyOne's ``set_values`` re-infers the schema per sample,
-    which costs seconds on a few thousand samples).
+
+def write_values(ds, field: str, values: dict[str, object]) -> None:
+    """Bulk-write one plain (already declared) field for the given sample ids."""
+    write_fields(ds, {i: {field: v} for i, v in values.items()})
+
+
+def write_fields(ds, rows: dict[str, dict[str, object]], *, embedded: set[str] = frozenset()) -> None:
+    """Write several fields of many samples in one bulk operation.
+
+    Plain fields go through their own FiftyOne serialiser (vectors become
+    bytes). Fields named in ``embedded`` hold ``{name: number}`` dicts stored as
+    embedded documents whose subfields are declared once in the schema, so the
+    FiftyOne App can filter on them. FiftyOne's ``set_values`` re-infers the
+    schema per sample, which costs seconds on a few thousand samples.
     """
-    if not values:
+    from bson import ObjectId
+    from pymongo import UpdateOne
+
+    if not rows:
         return
+    for field in embedded:
+        _declare_subfields(ds, field, [r[field] for r in rows.values() if r.get(field)])
+    converters = {}
+    ops = []
+    for sample_id, fields in rows.items():
+        update = {}
+        for field, value in fields.items():
+            if field in embedded:
+                update[field] = {"_cls": "DynamicEmbeddedDocument", **{k: _number(v) for k, v in (value or {}).items()}}
+                continue
+            if field not in converters:
+                converters[field] = ds.get_field(field).to_mongo
+            update[field] = None if value is None else converters[field](_plain(value))
+        ops.append(UpdateOne({"_id": ObjectId(sample_id)}, {"$set": update}))
+    for start in range(0, len(ops), 1000):
+        ds._sample_collection.bulk_write(ops[start : start + 1000], ordered=False)
+    ds._reload()
+
+
+def _declare_subfields(ds, field: str, docs: list[dict]) -> None:
     fo = fo_module()
     schema = ds.get_field_schema(flat=True)
     seen: dict[str, object] = {}
-    for doc in values.values():
+    for doc in docs:
         for key, value in doc.items():
             if key not in seen and _plain(value) is not None:
                 seen[key] = _plain(value)
@@ -270,23 +305,11 @@ def write_embedded(ds, field: str, values: dict[str, dict]) -> None:
         if f"{field}.{key}" not in schema:
             kind = fo.StringField if isinstance(value, str) else fo.BooleanField if isinstance(value, bool) else fo.FloatField
             ds.add_sample_field(f"{field}.{key}", kind)
-    docs = {i: {"_cls": "DynamicEmbeddedDocument", **{k: _number(v) for k, v in d.items()}} for i, d in values.items()}
-    _bulk_set(ds, field, docs)
 
 
 def _number(value):
     value = _plain(value)
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _bulk_set(ds, field: str, values: dict[str, object]) -> None:
-    from bson import ObjectId
-    from pymongo import UpdateOne
-
-    ops = [UpdateOne({"_id": ObjectId(i)}, {"$set": {field: v}}) for i, v in values.items()]
-    for start in range(0, len(ops), 1000):
-        ds._sample_collection.bulk_write(ops[start : start + 1000], ordered=False)
-    ds._reload()
 
 
 def _plain(value):
@@ -295,15 +318,6 @@ def _plain(value):
     if isinstance(value, float) and value != value:
         return None
     return value
-
-
-def write_values(ds, field: str, values: dict[str, object]) -> None:
-    """Bulk-write one plain (already declared) field for the given sample ids."""
-    if not values:
-        return
-    # The field's own serialiser gives what FiftyOne would store (vectors become bytes).
-    to_mongo = ds.get_field(field).to_mongo
-    _bulk_set(ds, field, {i: None if v is None else to_mongo(_plain(v)) for i, v in values.items()})
 
 
 def read_flags(ds, ids: list[str] | None = None) -> dict[str, tuple[list[dict], int, list[str]]]:
