@@ -21,8 +21,7 @@ def _tqdm_progress():
         bar = bars.get(stage)
         if bar is None:
             bar = bars[stage] = tqdm(total=total, desc=stage, unit="item", file=sys.stderr, leave=False)
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)  # honours tqdm's refresh interval, so logs stay short
         if done >= total:
             bar.close()
 
