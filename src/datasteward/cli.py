@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--format", default="csv", choices=("csv", "jsonl"))
     p.add_argument("--output", help="file to write (default: standard output)")
-    p.add_argument("--status", choices=("open", "confirmed", "dismissed", "fixed"))
+    p.add_argument("--status", choices=("open", "confirmed", "dismissed", "fixed", "sent_back"))
     p.add_argument("--check")
     p.set_defaults(func=cmd_flags)
 

@@ -43,3 +43,11 @@ class MediaError(DataStewardError):
 
 class DatasetNotFoundError(DataStewardError):
     """No dataset has the given name."""
+
+
+class AccessDenied(DataStewardError):
+    """The user's role does not allow this action."""
+
+
+class ConflictError(DataStewardError):
+    """Someone else changed the item first; nothing was overwritten."""

@@ -5,7 +5,7 @@ A flag is a plain dict (stored in the sample's ``flags`` list)::
     {check, score, threshold, owner, severity, status, assignee, version, detail,
      created_at, updated_at, created_by, updated_by, last_score, recheck}
 
-Statuses: ``open``, ``confirmed``, ``dismissed``, ``fixed``. A rescan never
+Statuses: ``open``, ``confirmed``, ``dismissed``, ``fixed`` and ``sent_back`` (returned to the vendor). A rescan never
 reopens a dismissed flag and never drops a review decision.
 """
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-STATUSES = ("open", "confirmed", "dismissed", "fixed")
+STATUSES = ("open", "confirmed", "dismissed", "fixed", "sent_back")
+ACTIVE = ("open", "confirmed", "sent_back")  # statuses whose problem is still there
 AUTO = "auto"
 FLAG_TAG, REVIEW_TAG = "flag:", "review:"
 
@@ -78,7 +79,7 @@ def merge_flags(existing: list[dict] | None, findings: dict[str, dict], scanned:
             continue
         if status == "fixed":
             out.append({**flag, "recheck": _result(finding, now)})
-        elif status in ("confirmed", "dismissed"):
+        elif status in ("confirmed", "dismissed", "sent_back"):
             out.append({**flag, "last_score": _num(finding.get("score")), "last_fired": bool(finding["fired"]),
                         "last_checked_at": now})
         else:
@@ -118,7 +119,7 @@ def derived_tags(tags: list[str] | None, flags: list[dict] | None) -> list[str]:
     own = [t for t in (tags or []) if not t.startswith((FLAG_TAG, REVIEW_TAG))]
     mirror = set()
     for flag in flags or []:
-        if flag.get("status") in ("open", "confirmed"):
+        if flag.get("status") in ACTIVE:
             mirror.add(FLAG_TAG + flag["check"])
         if flag.get("status") != "open":
             mirror.add(REVIEW_TAG + flag["status"])

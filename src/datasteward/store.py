@@ -238,6 +238,7 @@ def ensure_scan_fields(ds) -> None:
         "consensus_label": (fo.StringField, {}),
         "agreement": (fo.FloatField, {}),
         "flags": (fo.ListField, {"subfield": fo.DictField}),
+        "corrections": (fo.ListField, {"subfield": fo.DictField}),
         "flags_rev": (fo.IntField, {}),
         "quality": (fo.EmbeddedDocumentField, {"embedded_doc_type": fo.DynamicEmbeddedDocument}),
         "scores": (fo.EmbeddedDocumentField, {"embedded_doc_type": fo.DynamicEmbeddedDocument}),

@@ -1,0 +1,258 @@
+"""The review workflow: confirm, dismiss, fix, send back and comment on flags, atomically, with history and undo.
+
+Every action is one atomic MongoDB update guarded by the flag's ``version``
+(optimistic concurrency): if someone changed the flag since the caller read
+it, nothing is written and :class:`ConflictError` says who did. The action is
+appended to the flag's own ``history`` in that same update, so a decision and
+its record can never be separated by a crash; a copy goes to a history
+collection for cross-item queries (my queue, undo of a bulk action).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from datasteward import flags as flaglib
+from datasteward import store
+from datasteward.errors import AccessDenied, ConflictError, DataStewardError
+
+ROLES = ("viewer", "reviewer", "admin")
+ACTIONS = {"confirm": "confirmed", "dismiss": "dismissed", "send_back": "sent_back", "fix": "fixed", "comment": None,
+           "reopen": "open"}
+HISTORY = "datasteward_history"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and with which role (``viewer``, ``reviewer`` or ``admin``)."""
+
+    name: str
+    role: str = "reviewer"
+
+    def require(self, action: str) -> None:
+        if self.role not in ROLES:
+            raise AccessDenied(f"{self.name}: unknown role {self.role!r}")
+        if self.role == "viewer":
+            raise AccessDenied(f"{self.name} is a viewer and cannot {action.replace('_', ' ')} flags")
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the id to undo it by, the flags changed and the conflicts."""
+
+    bulk_id: str
+    done: list[tuple[str, str]]
+    conflicts: list[tuple[str, str, str]]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def act(ds, sample_id: str, check: str, action: str, actor: Actor, *, version: int, assignee: str | None = None,
+        note: str = "", bulk_id: str | None = None) -> dict:
+    """Apply one review action to one flag; returns the history entry.
+
+    Parameters
+    ----------
+    action : str
+        ``confirm`` (assigns the flag to its owning layer and optionally to a
+        person), ``dismiss`` (a false alarm), ``send_back`` (to the vendor, with
+        ``note`` as the reason), ``comment`` or ``reopen``.
+    version : int
+        The flag's version the caller saw.
+
+    Raises
+    ------
+    AccessDenied
+        If ``actor`` is a viewer.
+    ConflictError
+        If the flag changed since ``version``; nothing is written.
+    """
+    from bson import ObjectId
+
+    actor.require(action)
+    if action not in ACTIONS or action == "fix":
+        raise DataStewardError(f"unknown review action {action!r}; use one of {', '.join(a for a in ACTIONS if a != 'fix')}")
+    if action == "send_back" and not note.strip():
+        raise DataStewardError("sending an item back to the vendor needs a reason")
+    current = _flag(ds, sample_id, check)
+    now = _now()
+    entry = {"action": action, "check": check, "who": actor.name, "role": actor.role, "when": now, "note": note,
+             "before": current.get("status"), "after": ACTIONS[action] or current.get("status"),
+             "version": version + 1, "bulk_id": bulk_id}
+    changes = {"flags.$.version": version + 1, "flags.$.updated_at": now, "flags.$.updated_by": actor.name}
+    if ACTIONS[action]:
+        changes["flags.$.status"] = ACTIONS[action]
+    if action == "confirm" and assignee is not None:
+        changes["flags.$.assignee"] = assignee
+        entry["assignee"] = assignee
+    if action == "send_back":
+        changes["flags.$.returned_reason"] = note
+    result = ds._sample_collection.update_one(
+        {"_id": ObjectId(sample_id), "flags": {"$elemMatch": {"check": check, "version": version}}},
+        {"$set": changes, "$push": {"flags.$.history": entry}, "$inc": {"flags_rev": 1}},
+    )
+    if result.matched_count != 1:
+        latest = _flag(ds, sample_id, check)
+        raise ConflictError(f"{check} on {sample_id} was changed by {latest.get('updated_by')} at "
+                            f"{latest.get('updated_at')} (now version {latest.get('version')}, {latest.get('status')}); "
+                            "reload and try again")
+    _mirror_tags(ds, sample_id)
+    _log(ds, sample_id, entry)
+    return entry
+
+
+def fix_label(ds, sample_id: str, actor: Actor, *, label: str | None = None, transcript: str | None = None,
+              checks: list[str] | None = None, versions: dict[str, int] | None = None) -> dict:
+    """Write a corrected label or transcript, keep the old value, and mark the item's flags fixed.
+
+    The correction and the flag changes are one atomic update, guarded by the
+    sample's ``flags_rev`` (and each listed flag's version, if given).
+    """
+    from bson import ObjectId
+
+    actor.require("fix")
+    if label is None and transcript is None:
+        raise DataStewardError("a fix needs a new label or transcript")
+    store.ensure_scan_fields(ds)  # declares `corrections`
+    doc = ds._sample_collection.find_one({"_id": ObjectId(sample_id)})
+    if doc is None:
+        raise DataStewardError(f"no sample {sample_id}")
+    now = _now()
+    old_label = (doc.get("ground_truth") or {}).get("label")
+    correction = {"who": actor.name, "when": now, "old_label": old_label, "new_label": label,
+                  "old_transcript": doc.get("transcript"), "new_transcript": transcript}
+    flags = []
+    for flag in doc.get("flags") or []:
+        if (checks is None or flag["check"] in checks) and flag.get("status") in ("open", "confirmed", "sent_back"):
+            if versions and flag["check"] in versions and versions[flag["check"]] != flag.get("version"):
+                raise ConflictError(f"{flag['check']} on {sample_id} changed since you read it; reload and try again")
+            entry = {"action": "fix", "check": flag["check"], "who": actor.name, "role": actor.role, "when": now,
+                     "note": f"label {old_label!r} -> {label!r}" if label is not None else "transcript corrected",
+                     "before": flag.get("status"), "after": "fixed", "version": flag.get("version", 0) + 1, "bulk_id": None}
+            flag = {**flag, "status": "fixed", "version": entry["version"], "updated_at": now, "updated_by": actor.name,
+                    "history": [*(flag.get("history") or []), entry]}
+        flags.append(flag)
+    update = {"flags": flags, "tags": flaglib.derived_tags(doc.get("tags"), flags), "last_modified_at": now}
+    if label is not None:
+        update["ground_truth.label"] = label
+    if transcript is not None:
+        update["transcript"] = transcript
+    rev = int(doc.get("flags_rev") or 0)
+    result = ds._sample_collection.update_one(
+        {"_id": ObjectId(sample_id), "flags_rev": {"$in": [0, None]} if rev == 0 else rev},
+        {"$set": {**update, "flags_rev": rev + 1}, "$push": {"corrections": correction}},
+    )
+    if result.matched_count != 1:
+        raise ConflictError(f"{sample_id} was changed by someone else while you fixed it; reload and try again")
+    _log(ds, sample_id, {"action": "fix", "check": None, "who": actor.name, "role": actor.role, "when": now,
+                         "note": correction["new_label"] or "transcript", "before": old_label, "after": label,
+                         "bulk_id": None})
+    return correction
+
+
+def bulk(ds, items: list[tuple[str, str, int]], action: str, actor: Actor, *, note: str = "",
+         assignee: str | None = None) -> BulkResult:
+    """Apply ``action`` to many ``(sample id, check, version)`` flags; conflicts are reported, not fatal."""
+    actor.require(action)
+    result = BulkResult(uuid.uuid4().hex[:12], [], [])
+    for sample_id, check, version in items:
+        try:
+            act(ds, sample_id, check, action, actor, version=version, note=note, assignee=assignee,
+                bulk_id=result.bulk_id)
+            result.done.append((sample_id, check))
+        except ConflictError as exc:
+            result.conflicts.append((sample_id, check, str(exc)))
+    return result
+
+
+def undo(ds, bulk_id: str, actor: Actor) -> BulkResult:
+    """Undo a bulk action: put each flag back to its earlier status, unless it has changed since."""
+    actor.require("undo")
+    entries = list(history_collection(ds).find({"dataset": ds.name, "bulk_id": bulk_id}))
+    if not entries:
+        raise DataStewardError(f"no bulk action {bulk_id!r} in {ds.name}")
+    result = BulkResult(uuid.uuid4().hex[:12], [], [])
+    for entry in entries:
+        sid, check = entry["sample_id"], entry["check"]
+        flag = _flag(ds, sid, check)
+        if flag.get("version") != entry["version"]:
+            result.conflicts.append((sid, check, f"changed since by {flag.get('updated_by')}; left as it is"))
+            continue
+        try:
+            _restore(ds, sid, check, entry, actor, result.bulk_id)
+            result.done.append((sid, check))
+        except ConflictError as exc:
+            result.conflicts.append((sid, check, str(exc)))
+    return result
+
+
+def _restore(ds, sample_id: str, check: str, entry: dict, actor: Actor, bulk_id: str) -> None:
+    from bson import ObjectId
+
+    now = _now()
+    version = entry["version"]
+    record = {"action": "undo", "check": check, "who": actor.name, "role": actor.role, "when": now,
+              "note": f"undo of {entry['action']} ({entry['bulk_id']})", "before": entry["after"],
+              "after": entry["before"], "version": version + 1, "bulk_id": bulk_id}
+    result = ds._sample_collection.update_one(
+        {"_id": ObjectId(sample_id), "flags": {"$elemMatch": {"check": check, "version": version}}},
+        {"$set": {"flags.$.status": entry["before"], "flags.$.version": version + 1, "flags.$.updated_at": now,
+                  "flags.$.updated_by": actor.name}, "$push": {"flags.$.history": record}, "$inc": {"flags_rev": 1}})
+    if result.matched_count != 1:
+        raise ConflictError(f"{check} on {sample_id} changed during the undo; left as it is")
+    _mirror_tags(ds, sample_id)
+    _log(ds, sample_id, record)
+
+
+def _flag(ds, sample_id: str, check: str) -> dict:
+    from bson import ObjectId
+
+    doc = ds._sample_collection.find_one({"_id": ObjectId(sample_id)}, {"flags": 1})
+    if doc is None:
+        raise DataStewardError(f"no sample {sample_id} in {ds.name}")
+    for flag in doc.get("flags") or []:
+        if flag.get("check") == check:
+            return flag
+    raise DataStewardError(f"sample {sample_id} has no {check!r} flag")
+
+
+def _mirror_tags(ds, sample_id: str) -> None:
+    """Rebuild the tag mirror from the flags (tags never decide anything)."""
+    from bson import ObjectId
+
+    doc = ds._sample_collection.find_one({"_id": ObjectId(sample_id)}, {"flags": 1, "tags": 1})
+    tags = flaglib.derived_tags(doc.get("tags"), doc.get("flags"))
+    if tags != doc.get("tags"):
+        ds._sample_collection.update_one({"_id": ObjectId(sample_id)}, {"$set": {"tags": tags}})
+
+
+def history_collection(ds):
+    """The append-only collection of review actions, shared by all datasets of the database."""
+    import fiftyone.core.odm as foo
+
+    coll = foo.get_db_conn()[HISTORY]
+    coll.create_index([("dataset", 1), ("sample_id", 1), ("when", 1)])
+    coll.create_index([("dataset", 1), ("bulk_id", 1)])
+    return coll
+
+
+def _log(ds, sample_id: str, entry: dict) -> None:
+    history_collection(ds).insert_one({"dataset": ds.name, "sample_id": sample_id, **entry})
+
+
+def history(ds, sample_id: str | None = None) -> list[dict]:
+    """Review actions in time order, for one sample or the whole dataset."""
+    query = {"dataset": ds.name} | ({"sample_id": sample_id} if sample_id else {})
+    return [{k: v for k, v in d.items() if k != "_id"} for d in history_collection(ds).find(query).sort("when", 1)]
+
+
+def my_queue(ds, person: str) -> list[tuple[str, dict]]:
+    """Flags assigned to ``person`` that are still confirmed (not yet fixed or dismissed)."""
+    docs = ds._sample_collection.find({"flags": {"$elemMatch": {"assignee": person, "status": "confirmed"}}},
+                                      {"flags": 1})
+    return [(str(d["_id"]), f) for d in docs for f in d["flags"] if f.get("assignee") == person
+            and f.get("status") == "confirmed"]
