@@ -256,3 +256,48 @@ def my_queue(ds, person: str) -> list[tuple[str, dict]]:
                                       {"flags": 1})
     return [(str(d["_id"]), f) for d in docs for f in d["flags"] if f.get("assignee") == person
             and f.get("status") == "confirmed"]
+
+
+QUEUE_FILTERS = ("owner", "check", "severity", "status", "assignee")
+SAMPLE_FILTERS = ("batch", "language", "vendor", "modality")
+
+
+def queue(ds, *, limit: int = 200, skip: int = 0, **filters) -> tuple[int, list[dict]]:
+    """Flags matching ``filters`` (each a value or a list of values), paged in the database.
+
+    Filters on the flag: owner, check, severity, status, assignee. Filters on
+    the sample: batch, language, vendor, modality. Returns the total number of
+    matching flags and one page of rows, highest severity and score first.
+    """
+    flag_cond, sample_cond = {}, {}
+    for key, value in filters.items():
+        if value in (None, [], ""):
+            continue
+        cond = {"$in": list(value)} if isinstance(value, (list, tuple, set)) else value
+        if key in QUEUE_FILTERS:
+            flag_cond[key] = cond
+        elif key in SAMPLE_FILTERS:
+            sample_cond[key] = cond
+        else:
+            raise DataStewardError(f"unknown queue filter {key!r}")
+    match = dict(sample_cond)
+    if flag_cond:
+        match["flags"] = {"$elemMatch": flag_cond}
+    else:
+        match["flags.0"] = {"$exists": True}
+    pipeline = [{"$match": match}, {"$unwind": "$flags"},
+                {"$match": {f"flags.{k}": v for k, v in flag_cond.items()}},
+                {"$addFields": {"_rank": {"$indexOfArray": [["high", "medium", "low"], "$flags.severity"]}}}]
+    total = next(iter(ds._sample_collection.aggregate(pipeline + [{"$count": "n"}])), {"n": 0})["n"]
+    page = pipeline + [{"$sort": {"_rank": 1, "flags.score": -1, "_id": 1}}, {"$skip": skip}, {"$limit": limit},
+                       {"$project": {"media_path": 1, "batch": 1, "language": 1, "vendor": 1, "modality": 1,
+                                     "flags": 1}}]
+    rows = []
+    for doc in ds._sample_collection.aggregate(page):
+        flag = doc["flags"]
+        rows.append({"sample_id": str(doc["_id"]), "filepath": doc.get("media_path"), "modality": doc.get("modality"),
+                     "check": flag.get("check"), "owner": flag.get("owner"), "severity": flag.get("severity"),
+                     "status": flag.get("status"), "score": flag.get("score"), "threshold": flag.get("threshold"),
+                     "assignee": flag.get("assignee"), "version": flag.get("version"), "batch": doc.get("batch"),
+                     "language": doc.get("language"), "vendor": doc.get("vendor"), "detail": flag.get("detail")})
+    return total, rows

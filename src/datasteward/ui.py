@@ -44,9 +44,12 @@ def cached_summary(name: str, stamp: tuple) -> dict:
 
 def pick_dataset(names: list[str]) -> str | None:
     """The dataset named in the URL (``?dataset=``), else the first; kept in the URL for sharing."""
+    wanted = st.query_params.get("dataset")
+    if wanted and wanted not in names:  # created since the list was cached, perhaps by another user
+        dataset_names.clear()
+        names = dataset_names()
     if not names:
         return None
-    wanted = st.query_params.get("dataset")
     index = names.index(wanted) if wanted in names else 0
     choice = st.sidebar.selectbox("Dataset", names, index=index, key="dataset")
     if st.query_params.get("dataset") != choice:
@@ -64,3 +67,11 @@ def current_user() -> str:
 def scan_info(name: str, stamp: tuple) -> dict:
     """What the last scan recorded on the dataset (time, agreement, scorecards)."""
     return dict((store.open_dataset(name).info or {}).get("scan") or {})
+
+
+def current_actor():
+    """The current user as a review :class:`~datasteward.review.Actor`; the role comes from ``DATASTEWARD_ROLE``."""
+    from datasteward.review import Actor
+
+    name = st.session_state.get("user") or os.environ.get("DATASTEWARD_USER") or "anonymous"
+    return Actor(name, os.environ.get("DATASTEWARD_ROLE", "reviewer"))
