@@ -10,6 +10,7 @@ ui.warm_up()
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
     st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
+    st.Page("pages/scorecard.py", title="Scorecard", icon=":material/leaderboard:", url_path="scorecard"),
 ]
 navigation = st.navigation(pages)
 st.session_state["dataset_name"] = ui.pick_dataset(ui.dataset_names())

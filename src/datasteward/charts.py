@@ -23,3 +23,20 @@ def count_bars(frame: pd.DataFrame, field: str, *, title: str | None = None, sor
         )
         .properties(height=alt.Step(22))
     )
+
+
+def accuracy_bars(frame: pd.DataFrame, who: str) -> alt.Chart:
+    """Estimated accuracy per annotator or vendor, worst first, coloured by vendor where known."""
+    color = alt.Color("vendor:N") if "vendor" in frame and who != "vendor" else alt.value("#1f77b4")
+    return (
+        alt.Chart(frame, title=f"Estimated accuracy by {who} (Dawid-Skene)")
+        .mark_bar()
+        .encode(
+            x=alt.X("ds_accuracy:Q", title="estimated accuracy", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y(f"{who}:N", sort="x", title=None),
+            color=color,
+            tooltip=[f"{who}:N", alt.Tooltip("ds_accuracy:Q", format=".2f"),
+                     alt.Tooltip("agreement_with_consensus:Q", format=".2f")],
+        )
+        .properties(height=alt.Step(20))
+    )
