@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -15,7 +16,9 @@ _ROOT = Path(tempfile.mkdtemp(prefix="datasteward-tests-"))
 # a shared server is configured, their own embedded mongod and data folder).
 if not os.environ.get("FIFTYONE_DATABASE_URI"):
     os.environ["FIFTYONE_DATABASE_DIR"] = str(_ROOT / "mongo")
-os.environ["FIFTYONE_DATABASE_NAME"] = "datasteward_test"
+# One database per test session: FiftyOne reuses a running mongod even when its data
+# folder differs, so two sessions (or a user's app) may share a server, never a database.
+os.environ["FIFTYONE_DATABASE_NAME"] = f"datasteward_test_{os.getpid()}"
 os.environ["DATASTEWARD_HOME"] = str(_ROOT / "home")
 os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
 
@@ -51,6 +54,10 @@ def rng():
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_ROOT / "home", ignore_errors=True)
+    if "fiftyone" in sys.modules:  # drop this session's database; nothing else lives in it
+        import fiftyone.core.odm as foo
+
+        foo.get_db_conn().client.drop_database(os.environ["FIFTYONE_DATABASE_NAME"])
 
 
 @pytest.fixture(scope="session")
