@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -204,10 +204,6 @@ def summary(ds) -> dict[str, pd.DataFrame]:
     return out
 
 
-def count(ds) -> int:
-    return ds.count()
-
-
 def launch_app(name: str, *, port: int = 5151, address: str = "127.0.0.1", view=None):
     """Start the FiftyOne App server on ``name`` (or a view of it); returns the session."""
     fo = fo_module()
@@ -218,10 +214,6 @@ def launch_app(name: str, *, port: int = 5151, address: str = "127.0.0.1", view=
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
-
-def iter_field_values(ds, fields: Iterable[str]):
-    """Column-wise values of ``fields`` for every sample (one database round trip)."""
-    return ds.values(list(fields))
 
 
 # --- scan results and flags -------------------------------------------------
