@@ -234,10 +234,16 @@ def history_collection(ds):
     """The append-only collection of review actions, shared by all datasets of the database."""
     import fiftyone.core.odm as foo
 
-    coll = foo.get_db_conn()[HISTORY]
-    coll.create_index([("dataset", 1), ("sample_id", 1), ("when", 1)])
-    coll.create_index([("dataset", 1), ("bulk_id", 1)])
+    db = foo.get_db_conn()
+    coll = db[HISTORY]
+    if db.name not in _INDEXED:  # once per database and process, not on every action
+        coll.create_index([("dataset", 1), ("sample_id", 1), ("when", 1)])
+        coll.create_index([("dataset", 1), ("bulk_id", 1)])
+        _INDEXED.add(db.name)
     return coll
+
+
+_INDEXED: set[str] = set()
 
 
 def _log(ds, sample_id: str, entry: dict) -> None:
