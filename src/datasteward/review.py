@@ -246,8 +246,17 @@ def history_collection(ds):
 _INDEXED: set[str] = set()
 
 
-def _log(ds, sample_id: str, entry: dict) -> None:
+def _log(ds, sample_id: str | None, entry: dict) -> None:
     history_collection(ds).insert_one({"dataset": ds.name, "sample_id": sample_id, **entry})
+    store.touch(ds)
+
+
+def log_event(ds, actor: Actor, action: str, note: str = "", **details) -> dict:
+    """Record a dataset-level decision (saved thresholds, a rejected batch) in the history, with who made it."""
+    entry = {"action": action, "check": None, "who": actor.name, "role": actor.role, "when": _now(), "note": note,
+             "bulk_id": None, **details}
+    _log(ds, None, entry)
+    return entry
 
 
 def history(ds, sample_id: str | None = None) -> list[dict]:

@@ -137,6 +137,8 @@ def add_samples(ds, samples: list[dict], *, progress=None) -> int:
         added += len(chunk)
         if progress:
             progress(added, len(samples))
+    if added:
+        touch(ds)
     return added
 
 
@@ -283,6 +285,7 @@ def write_fields(ds, rows: dict[str, dict[str, object]], *, embedded: set[str] =
         ops.append(UpdateOne({"_id": ObjectId(sample_id)}, {"$set": update}))
     for start in range(0, len(ops), 1000):
         ds._sample_collection.bulk_write(ops[start : start + 1000], ordered=False)
+    touch(ds)
     ds._reload()
 
 
@@ -352,6 +355,7 @@ def write_flags(ds, updates: list[tuple[str, int, list[dict], list[str]]]) -> li
         result = ds._sample_collection.bulk_write(chunk, ordered=False)
         if result.matched_count != len(chunk):
             conflicts.extend(_unmatched(ds, updates[start : start + 1000]))
+    touch(ds)
     ds._reload()
     return conflicts
 
@@ -361,6 +365,25 @@ def _unmatched(ds, updates) -> list[str]:
     return [sid for sid, rev, flags, tags in updates if current.get(sid, ([], -1, []))[1] != rev + 1 or current[sid][0] != flags]
 
 
+REVISIONS = "datasteward_revisions"
+
+
+def touch(ds) -> None:
+    """Count one change to ``ds``'s samples, flags or info; page caches key on :func:`revision`."""
+    import fiftyone.core.odm as foo
+
+    foo.get_db_conn()[REVISIONS].update_one({"_id": ds.name}, {"$inc": {"rev": 1}}, upsert=True)
+
+
+def revision(name: str) -> int:
+    """How many times the dataset ``name`` has changed through Data Steward (0 if never)."""
+    import fiftyone.core.odm as foo
+
+    fo_module()
+    doc = foo.get_db_conn()[REVISIONS].find_one({"_id": name})
+    return int(doc["rev"]) if doc else 0
+
+
 def set_info(ds, key: str, value) -> None:
     """Store a JSON-able value in the dataset's info under ``key``."""
     ds.reload()
@@ -368,3 +391,4 @@ def set_info(ds, key: str, value) -> None:
     info[key] = value
     ds.info = info
     ds.save()
+    touch(ds)
