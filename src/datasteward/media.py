@@ -141,9 +141,9 @@ def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, Audi
     if size == 0:
         raise MediaError(str(path), "zero-byte file")
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        meta = sf.info(str(path))
-        container, subtype = meta.format, meta.subtype
+        with sf.SoundFile(str(path)) as f:  # one open for the samples and the container facts
+            sr, container, subtype = f.samplerate, f.format, f.subtype
+            data = f.read(dtype="float32", always_2d=True)
     except Exception as sf_exc:  # libsndfile raises LibsndfileError, RuntimeError or TypeError
         if Path(path).suffix.lower() in _SNDFILE_NATIVE:
             # libsndfile reads these containers fully; if it fails, the file is damaged, and

@@ -205,8 +205,9 @@ def measure_item(path: str, modality: str, known_hash: str | None) -> dict:
         else:
             y, info = media.load_audio(path)
             out["quality"] = audio.audio_metrics(y, info.sample_rate)
-            out["fingerprint"] = audio.audio_fingerprint(y, info.sample_rate)
-            out["features"] = features.audio_features(y, info.sample_rate)
+            spec = audio.power_spectrogram(y, info.sample_rate)
+            out["fingerprint"] = audio.audio_fingerprint(y, info.sample_rate, spec=spec)
+            out["features"] = features.audio_features(y, info.sample_rate, spec=spec)
             out["audio_info"] = {"sample_rate": info.sample_rate, "channels": info.channels,
                                  "duration": info.duration, "frames": info.frames, "container": info.container,
                                  "subtype": info.subtype, "size_bytes": info.size_bytes}

@@ -93,7 +93,7 @@ def test_empty_clip_gives_zeros():
     assert audio_features(np.zeros(0, np.float32), 16000).tolist() == [0.0] * AUDIO_FEATURE_SIZE
 
 
-def test_audio_vector_is_computed_at_16k_whatever_the_rate():
+def test_audio_vector_does_not_depend_on_the_sample_rate():
     native = audio_features(tone(440, 16000), 16000)
     resampled = audio_features(tone(440, 44100), 44100)
     assert np.corrcoef(native, resampled)[0, 1] > 0.999
@@ -108,3 +108,19 @@ def test_a_warbling_tone_moves_more_than_a_steady_one_and_pitches_differ():
     assert moving[n:2 * n].sum() > 2 * steady[n:2 * n].sum()  # MFCC spread over frames
     assert moving[2 * n:].sum() > 2 * steady[2 * n:].sum()  # frame-to-frame change
     assert not np.allclose(steady[:n], audio_features(tone(1500, 16000), 16000)[:n], atol=1.0)
+
+
+def test_mfcc_statistics_equal_librosa_on_the_same_spectrogram():
+    import librosa
+
+    from datasteward.checks.audio import power_spectrogram
+
+    sr = 8000
+    y = tone(300, sr, 1.0) + 0.05 * np.random.default_rng(3).standard_normal(sr).astype(np.float32)
+    spec = power_spectrogram(y, sr)
+    n_fft = 2 * (spec.shape[1] - 1)
+    _, scale = features._mel_basis(sr, n_fft)
+    mel = librosa.feature.melspectrogram(S=spec.T, sr=sr, n_fft=n_fft, n_mels=40, fmax=4000.0) * scale
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=features.N_MFCC)
+    expected = np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), np.diff(mfcc, axis=1).std(axis=1)])
+    np.testing.assert_allclose(audio_features(y, sr), expected, rtol=1e-3, atol=1e-3)

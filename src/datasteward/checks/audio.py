@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from datasteward.checks.registry import CheckSpec
@@ -194,7 +196,44 @@ def audio_metrics(y: np.ndarray, sr: int) -> dict[str, float]:
     }
 
 
-def audio_fingerprint(y: np.ndarray, sr: int) -> str:
+def spectrogram_frames(sr: int) -> int:
+    """FFT size (and window) of :func:`power_spectrogram`: ~32 ms, a power of two."""
+    return 1 << int(np.ceil(np.log2(0.032 * sr)))
+
+
+def power_spectrogram(y: np.ndarray, sr: int) -> np.ndarray:
+    """Power spectrogram with ~32 ms Hann windows and half-window hops, shared by the fingerprint and the features.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Mono float samples, shape ``(n,)``; padded to one window if shorter.
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    np.ndarray
+        ``float32``, shape ``(frames, n_fft // 2 + 1)`` with ``n_fft`` = :func:`spectrogram_frames`.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    y = np.asarray(y, dtype=np.float32)
+    y = np.nan_to_num(y.mean(axis=0) if y.ndim == 2 else y.ravel())
+    n_fft = spectrogram_frames(sr)
+    if len(y) < n_fft:
+        y = np.pad(y, (0, n_fft - len(y)))
+    frames = sliding_window_view(y, n_fft)[:: n_fft // 2]
+    spec = np.fft.rfft(frames * _hann(n_fft), axis=1)
+    return (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n).astype(np.float32)
+
+
+def audio_fingerprint(y: np.ndarray, sr: int, *, spec: np.ndarray | None = None) -> str:
     """256-bit perceptual hash of a clip's spectrogram, as 64 hex digits.
 
     The clip is trimmed to its sound (frames within 30 dB of the loudest), its
@@ -216,17 +255,13 @@ def audio_fingerprint(y: np.ndarray, sr: int) -> str:
         Mono float samples, shape ``(n,)``.
     sr : int
         Sample rate in Hz.
+    spec : np.ndarray, optional
+        :func:`power_spectrogram` of ``y``, if already computed.
     """
     from scipy.fft import dctn
 
-    y = np.nan_to_num(np.asarray(y, dtype=np.float32))
-    n_fft = 1 << int(np.ceil(np.log2(0.032 * sr)))
-    hop = n_fft // 2
-    if len(y) < n_fft:
-        y = np.pad(y, (0, n_fft - len(y)))
-    frames = 1 + (len(y) - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
-    spec = np.abs(np.fft.rfft(y[idx] * np.hanning(n_fft).astype(np.float32), axis=1)) ** 2
+    spec = power_spectrogram(y, sr) if spec is None else spec
+    n_fft = 2 * (spec.shape[1] - 1)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     edges = np.geomspace(100.0, min(FINGERPRINT_FMAX, sr / 2.0), FINGERPRINT_BANDS + 1)
     band = np.searchsorted(edges, freqs, side="right") - 1

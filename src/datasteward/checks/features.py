@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
 # Bumped whenever a feature's definition changes, so stored vectors are recomputed.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 # Images are resampled to a fixed square so a vector does not depend on the delivered size.
 IMAGE_SIDE = 128
@@ -16,11 +18,11 @@ HOG_CELLS, HOG_BINS = 4, 9
 LAYOUT_SIDE = 8
 IMAGE_FEATURE_SIZE = HUE_BINS + SAT_BINS + VAL_BINS + 6 + HOG_CELLS * HOG_CELLS * HOG_BINS + LAYOUT_SIDE**2 + 1
 
-AUDIO_RATE = 16000
 N_MFCC = 20
 AUDIO_FEATURE_SIZE = 3 * N_MFCC
-# 32 ms windows and 10 ms hops at 16 kHz, the usual framing for speech.
-_N_FFT, _HOP, _N_MELS = 512, 160, 40
+_N_MELS = 40
+# Every rate from 8 kHz up reaches 4 kHz, where most of speech's intelligibility lies.
+MEL_FMAX = 4000.0
 
 # A gradient this strong (Sobel on 0-1 luminance) is a visible edge rather than texture noise.
 _EDGE_LEVEL = 0.5
@@ -91,32 +93,53 @@ def _cell_histograms(index: np.ndarray, weights: np.ndarray, *, cells: int, bins
     return hist.ravel()
 
 
-def audio_features(y: np.ndarray, sr: int) -> np.ndarray:
-    """MFCC statistics of a mono clip, computed at 16 kHz.
+def audio_features(y: np.ndarray, sr: int, *, spec: np.ndarray | None = None) -> np.ndarray:
+    """MFCC statistics of a mono clip, on mel bands up to 4 kHz so every sample rate is comparable.
 
     Parameters
     ----------
     y : np.ndarray
         Mono samples, float, shape ``(n,)``.
     sr : int
-        Sample rate of ``y`` in Hz; resampled to 16 kHz only when it differs.
+        Sample rate of ``y`` in Hz (8 kHz or more); no resampling is needed, because
+        the 40 mel bands stop at 4 kHz, which every such rate reaches.
+    spec : np.ndarray, optional
+        :func:`datasteward.checks.audio.power_spectrogram` of ``y`` (~32 ms windows,
+        half-window hops), if already computed for the fingerprint.
 
     Returns
     -------
     np.ndarray
         ``float32``, shape ``(AUDIO_FEATURE_SIZE,)``: mean and standard deviation over
-        frames of 20 MFCCs (32 ms windows, 10 ms hop, 40 mel bands), then the standard
-        deviation of their first-order deltas. An empty clip gives zeros.
+        frames of 20 MFCCs (log mel power, top 80 dB, orthonormal DCT-II, as
+        ``librosa.feature.mfcc``), then the standard deviation of their first-order
+        deltas. An empty clip gives zeros.
     """
-    import librosa
+    from scipy.fft import dct
 
-    y = np.nan_to_num(np.asarray(y, dtype=np.float32).ravel(), nan=0.0, posinf=0.0, neginf=0.0)
+    from datasteward.checks.audio import power_spectrogram
+
+    y = np.asarray(y, dtype=np.float32).ravel()
     if y.size == 0:
         return np.zeros(AUDIO_FEATURE_SIZE, dtype=np.float32)
-    if sr != AUDIO_RATE:
-        y = librosa.resample(y, orig_sr=sr, target_sr=AUDIO_RATE, res_type="soxr_hq")
-    if y.size < _N_FFT:
-        y = np.pad(y, (0, _N_FFT - y.size))
-    mfcc = librosa.feature.mfcc(y=y, sr=AUDIO_RATE, n_mfcc=N_MFCC, n_fft=_N_FFT, hop_length=_HOP, n_mels=_N_MELS)
+    spec = power_spectrogram(y, sr) if spec is None else spec
+    n_fft = 2 * (spec.shape[1] - 1)
+    basis, scale = _mel_basis(sr, n_fft)
+    mel = spec @ basis.T * scale
+    db = 10.0 * np.log10(np.maximum(mel, 1e-10))
+    db = np.maximum(db, db.max() - 80.0)
+    mfcc = dct(db, type=2, norm="ortho", axis=1)[:, :N_MFCC].T
     delta = np.diff(mfcc, axis=1) if mfcc.shape[1] > 1 else np.zeros_like(mfcc)
     return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), delta.std(axis=1)]).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _mel_basis(sr: int, n_fft: int) -> tuple[np.ndarray, float]:
+    """Slaney mel filters up to 4 kHz for this FFT, and the scale that makes power independent of its size."""
+    import librosa
+
+    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=_N_MELS, fmin=0.0, fmax=MEL_FMAX).astype(np.float32)
+    window = np.hanning(n_fft)
+    # A sine's peak power grows with (sum of the window)^2, and the filters' Slaney area
+    # normalisation with the bin spacing; dividing both out leaves power per Hz.
+    return basis, float(sr / n_fft / window.sum() ** 2)
