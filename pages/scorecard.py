@@ -5,10 +5,7 @@ import streamlit as st
 from datasteward import charts, scorecard, store, ui
 
 st.title("Scorecard")
-name = st.session_state.get("dataset_name")
-if name is None:
-    st.info("No dataset yet: import one on the Home page.")
-    st.stop()
+name = ui.require_dataset()
 ds = store.open_dataset(name)
 info = ui.scan_info(name, ui.dataset_stamp(name))
 if not info:

@@ -73,3 +73,20 @@ def write_table(frame: pd.DataFrame, fmt: str, output: str | Path | None):
         return text
     Path(output).write_text(text, encoding="utf-8")
     return None
+
+
+QUEUE_COLUMNS = ["sample_id", "filepath", "modality", "check", "owner", "severity", "status", "score", "threshold",
+                 "assignee", "batch", "language", "vendor", "version", "detail"]
+
+
+def queue_table(ds, *, page_size: int = 5000, **filters) -> pd.DataFrame:
+    """Every flag of a review queue (the filters of :func:`datasteward.review.queue`), paged through the database."""
+    from datasteward import review
+
+    rows: list[dict] = []
+    while True:
+        total, page = review.queue(ds, limit=page_size, skip=len(rows), **filters)
+        rows.extend(page)
+        if not page or len(rows) >= total:
+            break
+    return pd.DataFrame(rows, columns=QUEUE_COLUMNS)

@@ -281,12 +281,16 @@ def queue(ds, *, limit: int = 200, skip: int = 0, **filters) -> tuple[int, list[
     """Flags matching ``filters`` (each a value or a list of values), paged in the database.
 
     Filters on the flag: owner, check, severity, status, assignee. Filters on
-    the sample: batch, language, vendor, modality. Returns the total number of
+    the sample: batch, language, vendor, modality, and ``search`` (see
+    :func:`search_condition`). Returns the total number of
     matching flags and one page of rows, highest severity and score first.
     """
     flag_cond, sample_cond = {}, {}
     for key, value in filters.items():
         if value in (None, [], ""):
+            continue
+        if key == "search":
+            sample_cond.update(search_condition(value))
             continue
         cond = {"$in": list(value)} if isinstance(value, (list, tuple, set)) else value
         if key in QUEUE_FILTERS:
@@ -316,3 +320,42 @@ def queue(ds, *, limit: int = 200, skip: int = 0, **filters) -> tuple[int, list[
                      "assignee": flag.get("assignee"), "version": flag.get("version"), "batch": doc.get("batch"),
                      "language": doc.get("language"), "vendor": doc.get("vendor"), "detail": flag.get("detail")})
     return total, rows
+
+
+def search_condition(text: str) -> dict:
+    """A MongoDB condition for samples whose id is ``text`` or whose file path contains it (case-insensitive)."""
+    import re
+
+    from bson import ObjectId
+
+    text = text.strip()
+    by_path = {"media_path": {"$regex": re.escape(text), "$options": "i"}}
+    if ObjectId.is_valid(text):
+        return {"$or": [{"_id": ObjectId(text)}, by_path]}
+    return by_path
+
+
+def item_details(ds, sample_id: str) -> dict | None:
+    """What a reviewer needs to judge one item: file, current label and transcript, every annotator's answer,
+    the prediction, its flags and earlier corrections; ``None`` if there is no such sample."""
+    from bson import ObjectId
+    from bson.errors import InvalidId
+
+    try:
+        doc = ds._sample_collection.find_one({"_id": ObjectId(sample_id)}, {
+            "media_path": 1, "filepath": 1, "modality": 1, "ground_truth": 1, "transcript": 1, "annotations": 1,
+            "prediction": 1, "flags": 1, "corrections": 1, "batch": 1, "language": 1, "vendor": 1, "media_error": 1,
+            "flags_rev": 1})
+    except (InvalidId, TypeError):
+        return None
+    if doc is None:
+        return None
+    truth, prediction = doc.get("ground_truth") or {}, doc.get("prediction") or {}
+    return {"sample_id": sample_id, "media_path": doc.get("media_path"), "picture": doc.get("filepath"),
+            "modality": doc.get("modality"), "batch": doc.get("batch"), "language": doc.get("language"),
+            "vendor": doc.get("vendor"), "media_error": doc.get("media_error"),
+            "label": truth.get("label"), "label_kind": truth.get("_cls"), "transcript": doc.get("transcript"),
+            "annotations": [dict(a) for a in doc.get("annotations") or []],
+            "prediction": prediction.get("label"), "confidence": prediction.get("confidence"),
+            "flags": [{k: v for k, v in f.items() if k != "history"} for f in doc.get("flags") or []],
+            "corrections": list(doc.get("corrections") or [])}
