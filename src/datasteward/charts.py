@@ -40,3 +40,44 @@ def accuracy_bars(frame: pd.DataFrame, who: str) -> alt.Chart:
         )
         .properties(height=alt.Step(20))
     )
+
+
+def ownership_heatmap(frame: pd.DataFrame, by: str, *, sort: list[str] | None = None) -> alt.Chart:
+    """Owning layer x ``by`` (batch or language): colour is the share of items flagged, text the open flags.
+
+    ``frame`` comes from :func:`datasteward.overview.ownership`, plus an
+    ``href`` column: clicking a cell opens its items.
+    """
+    base = alt.Chart(frame, title=f"Open flags by owning layer and {by}").encode(
+        x=alt.X(f"{by}:N", sort=sort, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=120)),
+        y=alt.Y("owner:N", title=None),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color("rate:Q", title="items flagged", scale=alt.Scale(scheme="orangered", domainMin=0),
+                        legend=alt.Legend(format="%")),
+        href="href:N",
+        tooltip=[alt.Tooltip("owner:N"), alt.Tooltip(f"{by}:N"), alt.Tooltip("open_flags:Q", title="open flags"),
+                 alt.Tooltip("items_flagged:Q", title="items flagged"), alt.Tooltip("items:Q"),
+                 alt.Tooltip("rate:Q", format=".1%", title="rate")],
+    )
+    labels = base.mark_text(fontSize=11).encode(
+        text=alt.Text("open_flags:Q", format=","),
+        color=alt.condition("datum.rate > 0.25", alt.value("white"), alt.value("black")),
+    )
+    return (cells + labels).properties(height=alt.Step(34))
+
+
+def problem_bars(frame: pd.DataFrame) -> alt.Chart:
+    """Open flags per check, most first, coloured by owning layer."""
+    return (
+        alt.Chart(frame, title="Top problems: open flags by check")
+        .mark_bar()
+        .encode(
+            x=alt.X("open_flags:Q", title="open flags"),
+            y=alt.Y("check:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
+            color=alt.Color("owner:N", title="owner"),
+            tooltip=["check:N", "owner:N", "severity:N", alt.Tooltip("open_flags:Q", format=","),
+                     alt.Tooltip("share:Q", format=".1%", title="share of samples"), "describes:N"],
+        )
+        .properties(height=alt.Step(22))
+    )

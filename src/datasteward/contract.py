@@ -159,8 +159,13 @@ def _number(value, what: str, where: str) -> float:
     return float(value)
 
 
-def save_thresholds(path: str | Path, thresholds: Mapping[str, float]) -> None:
-    """Write check thresholds into the contract file, keeping its comments and layout."""
+def save_thresholds(path: str | Path, thresholds: Mapping[str, float],
+                    languages: Mapping[str, Mapping[str, float]] | None = None) -> None:
+    """Write check thresholds into the contract file, keeping its comments and layout.
+
+    ``languages`` maps a check to ``{language: threshold}`` overrides, written
+    under ``[checks.<name>.languages]``.
+    """
     import tomlkit
 
     path = Path(path)
@@ -171,6 +176,10 @@ def save_thresholds(path: str | Path, thresholds: Mapping[str, float]) -> None:
     for name, value in thresholds.items():
         table = checks.setdefault(name, tomlkit.table())
         table["threshold"] = float(value)
+    for name, values in (languages or {}).items():
+        per_language = checks.setdefault(name, tomlkit.table()).setdefault("languages", tomlkit.table())
+        for language, value in values.items():
+            per_language[language] = float(value)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
     tmp.replace(path)

@@ -113,3 +113,74 @@ def run_gate(name: str, *, batch: str | None = None, contract: str | None = None
         raise DataStewardError(f"no batch {batch!r} in {name} (batches: {', '.join(order)})")
     return evaluate(table, terms, alpha_by_batch=(info.get("scan") or {}).get("alpha_by_batch"),
                     rejected=info.get("rejected_batches"), batches=[batch] if batch else order)
+
+
+# --- batch rejection -----------------------------------------------------------
+
+def rejected_batches(ds) -> dict[str, dict]:
+    """Batch -> rejection record (``reason``, ``by``, ``at``) of the batches rejected by hand."""
+    return dict((ds.info or {}).get("rejected_batches") or {})
+
+
+def require_editor(actor, what: str) -> None:
+    """Refuse ``actor`` unless their role may change the dataset's decisions (not a viewer)."""
+    from datasteward.errors import AccessDenied
+
+    try:
+        actor.require(what)
+    except AccessDenied:
+        raise AccessDenied(f"{actor.name} is a {actor.role} and cannot {what}") from None
+
+
+def reject_batch(ds, batch: str, reason: str, actor) -> dict:
+    """Reject a whole batch with a reason: the gate fails it until :func:`unreject_batch`.
+
+    The rejection is stored in ``ds.info["rejected_batches"]`` and recorded in
+    the history with who did it. Returns the rejection record.
+
+    Raises
+    ------
+    AccessDenied
+        If ``actor`` is a viewer.
+    DataStewardError
+        If the batch is unknown or the reason is empty.
+    """
+    from datetime import datetime, timezone
+
+    from datasteward import review, store
+    from datasteward.errors import DataStewardError
+
+    require_editor(actor, "reject batches")
+    if not reason or not reason.strip():
+        raise DataStewardError(f"rejecting batch {batch!r} needs a reason")
+    order = store.batch_order(ds)
+    if batch not in order:
+        raise DataStewardError(f"no batch {batch!r} in {ds.name} (batches: {', '.join(order)})")
+    record = {"reason": reason.strip(), "by": actor.name,
+              "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    store.set_info(ds, "rejected_batches", {**rejected_batches(ds), batch: record})
+    review.log_event(ds, actor, "reject_batch", record["reason"], batch=batch)
+    return record
+
+
+def unreject_batch(ds, batch: str, actor) -> dict:
+    """Lift the rejection of ``batch``; returns the record that was removed.
+
+    Raises
+    ------
+    AccessDenied
+        If ``actor`` is a viewer.
+    DataStewardError
+        If the batch is not rejected.
+    """
+    from datasteward import review, store
+    from datasteward.errors import DataStewardError
+
+    require_editor(actor, "lift batch rejections")
+    current = rejected_batches(ds)
+    if batch not in current:
+        raise DataStewardError(f"batch {batch!r} of {ds.name} is not rejected")
+    record = current.pop(batch)
+    store.set_info(ds, "rejected_batches", current)
+    review.log_event(ds, actor, "unreject_batch", f"lifted: {record.get('reason')}", batch=batch)
+    return record
