@@ -128,6 +128,15 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_returns(args) -> int:
+    from datasteward import returns, store
+
+    table = returns.sent_back_table(store.open_dataset(args.name), batch=args.batch, vendor=args.vendor)
+    returns.write_report(table, args.format, args.output, dataset=args.name)
+    print(f"{len(table)} returned flags written to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_gate(args) -> int:
     from datasteward import gate
 
@@ -144,6 +153,32 @@ def cmd_gate(args) -> int:
     batches = len({r.batch for r in results})
     print(f"\n{len(failed)} of {len(results)} rules failed across {batches} batches")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_drift(args) -> int:
+    from datasteward import drift, store
+
+    ds = store.open_dataset(args.name)
+    table = drift.drift(ds, args.by, reference=args.reference, baseline=args.baseline)
+    if args.format == "json":
+        text = drift.to_json(table if args.all else drift.alerts(table))
+    elif args.format == "html":
+        text = drift.to_html(table, dataset=args.name, by=args.by, reference=args.reference)
+    else:
+        shown = table if args.all else drift.alerts(table)
+        columns = ["group", "metric", "owner", "reference", "value", "value_ref", "effect_name", "effect", "p_adjusted",
+                   "n", "n_ref"] + (["verdict"] if args.all else [])
+        text = (f"{len(drift.alerts(table))} drift alerts (changes for the worse) in {args.name} by {args.by}, "
+                f"of {int((table['verdict'] != drift.NOT_ENOUGH).sum())} comparisons tested\n"
+                + (shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}") if len(shown) else ""))
+    if args.output:
+        from pathlib import Path
+
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return EXIT_OK
 
 
 def cmd_scorecard(args) -> int:
@@ -228,11 +263,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("returns", help="return report: the items sent back to the vendor, with reasons and evidence")
+    p.add_argument("name")
+    p.add_argument("--batch", help="only this batch")
+    p.add_argument("--vendor", help="only this vendor")
+    p.add_argument("--format", default="csv", choices=("csv", "html"))
+    p.add_argument("--output", required=True, help="file to write")
+    p.set_defaults(func=cmd_returns)
+
     p = sub.add_parser("gate", help="evaluate the contract's acceptance rules per batch; exit 1 if any fails")
     p.add_argument("name")
     p.add_argument("--batch", help="only this batch")
     p.add_argument("--contract", help="contract TOML (default: the dataset's)")
     p.set_defaults(func=cmd_gate)
+
+    p = sub.add_parser("drift", help="quality drift between batches, vendors or languages, with tests and effect sizes")
+    p.add_argument("name")
+    p.add_argument("--by", choices=["batch", "language", "vendor"], default="batch")
+    p.add_argument("--reference", choices=["earlier", "previous", "baseline"], default="earlier",
+                   help="what a batch is compared with (default: all earlier batches)")
+    p.add_argument("--baseline", help="the baseline batch, with --reference baseline")
+    p.add_argument("--format", choices=["table", "json", "html"], default="table")
+    p.add_argument("--all", action="store_true", help="every comparison, not only the alerts")
+    p.add_argument("--output", help="write to this file instead of standard output")
+    p.set_defaults(func=cmd_drift)
 
     p = sub.add_parser("scorecard", help="annotator and vendor scorecard from the last scan")
     p.add_argument("name")
