@@ -99,18 +99,29 @@ def test_audio_vector_does_not_depend_on_the_sample_rate():
     assert np.corrcoef(native, resampled)[0, 1] > 0.999
 
 
-def test_a_warbling_tone_moves_more_than_a_steady_one_and_pitches_differ():
-    n = features.N_MFCC
+def test_a_warbling_tone_moves_more_than_a_steady_one_and_segments_keep_the_order():
+    n, k = features.N_MFCC, features.AUDIO_SEGMENTS
     steady = audio_features(tone(440, 16000), 16000)
     switch = np.repeat(np.arange(10) % 2, 1600)  # 440 Hz and 1500 Hz alternating every 100 ms
     warble = np.where(switch == 0, tone(440, 16000), tone(1500, 16000))
-    moving = audio_features(warble, 16000)
-    assert moving[n:2 * n].sum() > 2 * steady[n:2 * n].sum()  # MFCC spread over frames
-    assert moving[2 * n:].sum() > 2 * steady[2 * n:].sum()  # frame-to-frame change
-    assert not np.allclose(steady[:n], audio_features(tone(1500, 16000), 16000)[:n], atol=1.0)
+    assert audio_features(warble, 16000)[k * n:].sum() > 2 * steady[k * n:].sum()  # MFCC spread over the sound
+    rising = np.concatenate([tone(440, 16000, 0.5), tone(1500, 16000, 0.5)])
+    falling = np.concatenate([tone(1500, 16000, 0.5), tone(440, 16000, 0.5)])
+    up, down = audio_features(rising, 16000), audio_features(falling, 16000)
+    np.testing.assert_allclose(up[:n], down[(k - 1) * n: k * n], atol=0.5)  # the first stretch of one is the last of the other
+    assert not np.allclose(up[:n], down[:n], atol=1.0)
 
 
-def test_mfcc_statistics_equal_librosa_on_the_same_spectrogram():
+def test_silence_around_the_sound_barely_changes_the_vector():
+    word = np.concatenate([tone(440, 8000, 0.3), tone(900, 8000, 0.3)])
+    padded = np.concatenate([np.zeros(4000, np.float32), word, np.zeros(8000, np.float32)])
+    other = np.concatenate([tone(900, 8000, 0.3), tone(440, 8000, 0.3)])
+    near = np.corrcoef(audio_features(padded, 8000), audio_features(word, 8000))[0, 1]
+    far = np.corrcoef(audio_features(other, 8000), audio_features(word, 8000))[0, 1]
+    assert near > 0.995 and near > far
+
+
+def test_mfccs_equal_librosa_on_the_same_spectrogram():
     import librosa
 
     from datasteward.checks.audio import power_spectrogram
@@ -121,6 +132,7 @@ def test_mfcc_statistics_equal_librosa_on_the_same_spectrogram():
     n_fft = 2 * (spec.shape[1] - 1)
     _, scale = features._mel_basis(sr, n_fft)
     mel = librosa.feature.melspectrogram(S=spec.T, sr=sr, n_fft=n_fft, n_mels=40, fmax=4000.0) * scale
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=features.N_MFCC)
-    expected = np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), np.diff(mfcc, axis=1).std(axis=1)])
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=features.N_MFCC)  # steady: every frame is sound
+    segments = np.array_split(mfcc, features.AUDIO_SEGMENTS, axis=1)
+    expected = np.concatenate([s.mean(axis=1) for s in segments] + [mfcc.std(axis=1)])
     np.testing.assert_allclose(audio_features(y, sr), expected, rtol=1e-3, atol=1e-3)

@@ -130,6 +130,19 @@ def test_a_mixed_neighbourhood_is_not_evidence_for_another_label():
     assert bf[0] > 2 and best[0] == 1
 
 
+def test_design_effect_is_one_for_independent_witnesses_and_grows_when_they_move_together(rng):
+    from datasteward.checks.labels import design_effect
+
+    labels = np.zeros(4000, dtype=int)
+    independent = (rng.random((4000, 10)) < 0.8).sum(axis=1)  # binomial(10, 0.8) neighbours agree
+    counts = np.stack([independent, 10 - independent], axis=1).astype(float)
+    # Restricted to consistent items the binomial is truncated, so allow a little either way.
+    assert design_effect(counts, labels) == pytest.approx(1.0, abs=0.35)
+    together = np.where(rng.random(4000) < 0.8, 10, 6)  # whole neighbourhoods right, or a block of them wrong
+    counts = np.stack([together, 10 - together], axis=1).astype(float)
+    assert design_effect(counts, labels) > 3
+
+
 def test_label_outlier_finds_a_mislabelled_item_in_a_clean_cluster(rng):
     rows = clusters(rng)
     rows[5] = (rows[5][0], "dog", rows[5][2])  # a cat labelled dog

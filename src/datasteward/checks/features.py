@@ -9,7 +9,7 @@ from PIL import Image
 from scipy import ndimage
 
 # Bumped whenever a feature's definition changes, so stored vectors are recomputed.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 
 # Images are resampled to a fixed square so a vector does not depend on the delivered size.
 IMAGE_SIDE = 128
@@ -19,7 +19,9 @@ LAYOUT_SIDE = 8
 IMAGE_FEATURE_SIZE = HUE_BINS + SAT_BINS + VAL_BINS + 6 + HOG_CELLS * HOG_CELLS * HOG_BINS + LAYOUT_SIDE**2 + 1
 
 N_MFCC = 20
-AUDIO_FEATURE_SIZE = 3 * N_MFCC
+AUDIO_SEGMENTS = 4
+AUDIO_FEATURE_SIZE = (AUDIO_SEGMENTS + 1) * N_MFCC
+SOUND_DB = 30.0  # frames this close to the loudest are the sound; the rest is silence or background
 _N_MELS = 40
 # Every rate from 8 kHz up reaches 4 kHz, where most of speech's intelligibility lies.
 MEL_FMAX = 4000.0
@@ -94,7 +96,7 @@ def _cell_histograms(index: np.ndarray, weights: np.ndarray, *, cells: int, bins
 
 
 def audio_features(y: np.ndarray, sr: int, *, spec: np.ndarray | None = None) -> np.ndarray:
-    """MFCC statistics of a mono clip, on mel bands up to 4 kHz so every sample rate is comparable.
+    """MFCC statistics of a mono clip over its sound, in time segments, comparable across sample rates.
 
     Parameters
     ----------
@@ -110,10 +112,13 @@ def audio_features(y: np.ndarray, sr: int, *, spec: np.ndarray | None = None) ->
     Returns
     -------
     np.ndarray
-        ``float32``, shape ``(AUDIO_FEATURE_SIZE,)``: mean and standard deviation over
-        frames of 20 MFCCs (log mel power, top 80 dB, orthonormal DCT-II, as
-        ``librosa.feature.mfcc``), then the standard deviation of their first-order
-        deltas. An empty clip gives zeros.
+        ``float32``, shape ``(AUDIO_FEATURE_SIZE,)``: 20 MFCCs (log mel power, top
+        80 dB, orthonormal DCT-II, as ``librosa.feature.mfcc``) over the frames
+        within 30 dB of the loudest (leading and trailing silence dropped); their
+        mean in each of ``AUDIO_SEGMENTS`` equal stretches of time, in order, then
+        their standard deviation over the whole sound. Spoken words differ in how
+        their sound changes over time, which the segment means keep and one
+        overall mean loses. An empty clip gives zeros.
     """
     from scipy.fft import dct
 
@@ -125,12 +130,13 @@ def audio_features(y: np.ndarray, sr: int, *, spec: np.ndarray | None = None) ->
     spec = power_spectrogram(y, sr) if spec is None else spec
     n_fft = 2 * (spec.shape[1] - 1)
     basis, scale = _mel_basis(sr, n_fft)
-    mel = spec @ basis.T * scale
-    db = 10.0 * np.log10(np.maximum(mel, 1e-10))
+    db = 10.0 * np.log10(np.maximum(spec @ basis.T * scale, 1e-10))
     db = np.maximum(db, db.max() - 80.0)
-    mfcc = dct(db, type=2, norm="ortho", axis=1)[:, :N_MFCC].T
-    delta = np.diff(mfcc, axis=1) if mfcc.shape[1] > 1 else np.zeros_like(mfcc)
-    return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), delta.std(axis=1)]).astype(np.float32)
+    level = db.max(axis=1)
+    loud = np.flatnonzero(level > level.max() - SOUND_DB)
+    mfcc = dct(db[loud[0]: loud[-1] + 1], type=2, norm="ortho", axis=1)[:, :N_MFCC]
+    segments = np.array_split(mfcc, AUDIO_SEGMENTS) if len(mfcc) >= AUDIO_SEGMENTS else [mfcc] * AUDIO_SEGMENTS
+    return np.concatenate([s.mean(axis=0) for s in segments] + [mfcc.std(axis=0)]).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=16)

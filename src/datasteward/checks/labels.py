@@ -275,6 +275,8 @@ def neighbour_bayes_factor(neighbour_labels: np.ndarray, labels: np.ndarray, *, 
 
     In a feature space where neighbours rarely share labels, ``N`` is flat and the
     factors stay small, so the check adapts to how informative the features are.
+    Neighbours are not independent witnesses: the factor is divided by their
+    :func:`design_effect`.
 
     Parameters
     ----------
@@ -287,8 +289,8 @@ def neighbour_bayes_factor(neighbour_labels: np.ndarray, labels: np.ndarray, *, 
     Returns
     -------
     log10_bf : np.ndarray
-        Shape ``(n,)``: ``max_{j != y} L_j - max(L_y, L_0)``, positive when the
-        neighbours favour another class.
+        Shape ``(n,)``: ``(max_{j != y} L_j - max(L_y, L_0)) / design effect``,
+        positive when the neighbours favour another class.
     best_other : np.ndarray
         Shape ``(n,)``: that class ``j``.
     """
@@ -304,7 +306,28 @@ def neighbour_bayes_factor(neighbour_labels: np.ndarray, labels: np.ndarray, *, 
     null = np.maximum(log_lik[rows, labels], background)
     log_lik[rows, labels] = -np.inf
     best = log_lik.argmax(axis=1)
-    return log_lik[rows, best] - null, best
+    return (log_lik[rows, best] - null) / design_effect(counts, labels), best
+
+
+def design_effect(counts: np.ndarray, labels: np.ndarray) -> float:
+    """How much neighbours' labels vary together, as the variance inflation over independent witnesses.
+
+    Neighbours sit close to each other, so they tend to be right or wrong
+    together, and ``k`` of them carry the evidence of fewer independent ones. The
+    inflation is the variance of the number of neighbours sharing an item's label
+    over its binomial variance (``k p (1 - p)``), measured on the items whose own
+    label is their neighbourhood's majority, so that the outliers being looked
+    for do not inflate it; at least 1. Dividing log-likelihoods by it is the
+    usual quasi-likelihood correction.
+    """
+    k = counts.sum(axis=1).max() if len(counts) else 0
+    consistent = counts.argmax(axis=1) == labels
+    if k < 2 or consistent.sum() < 2:
+        return 1.0
+    agree = counts[consistent, labels[consistent]]
+    p = agree.mean() / k
+    binomial = k * p * (1.0 - p)
+    return float(max(1.0, agree.var() / binomial)) if binomial > 0 else 1.0
 
 
 REFERENCE_SIZE = 5000
