@@ -39,6 +39,11 @@ def pick_row() -> None:
         ui.set_param("rv_item", ids[rows[0]])
 
 
+def say(kind: str, message: str) -> None:
+    """Show ``message`` (``st.success``, ``st.warning``...) after the rerun that follows an action."""
+    st.session_state.setdefault("rv_messages", []).append((kind, message))
+
+
 def save_fix(ds, sample_id: str, actor) -> None:
     """Write the typed label and/or transcript; clears the inputs when it worked."""
     label = st.session_state.get("rv_fix_label", "").strip() or None
@@ -128,17 +133,22 @@ if rows:
             st.error(str(exc))
         else:
             st.session_state["rv_last_bulk"] = result.bulk_id
-            st.success(f"{action.replace('_', ' ')}: {len(result.done)} flags updated")
+            say("success", f"{action.replace('_', ' ')}: {len(result.done)} flags updated")
             for sid, check, message in result.conflicts:
-                st.warning(message)
+                say("warning", message)
+            st.rerun()  # redraw the queue with the new statuses
 if st.session_state.get("rv_last_bulk") and st.button("Undo the last action", key="rv_undo"):
     try:
         undone = review.undo(ds, st.session_state.pop("rv_last_bulk"), actor)
-        st.success(f"undone for {len(undone.done)} flags")
-        for sid, check, message in undone.conflicts:
-            st.warning(f"{check}: {message}")
     except DataStewardError as exc:
         st.error(str(exc))
+    else:
+        say("success", f"undone for {len(undone.done)} flags")
+        for sid, check, message in undone.conflicts:
+            say("warning", f"{check}: {message}")
+        st.rerun()
+for kind, message in st.session_state.pop("rv_messages", []):
+    getattr(st, kind)(message)
 
 st.subheader("Item")
 names = dict(zip(table["sample_id"], table["item"])) if rows else {}
