@@ -10,6 +10,8 @@ ui.warm_up()
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview"),
+    st.Page("pages/images.py", title="Images", icon=":material/image:", url_path="images"),
+    st.Page("pages/audio.py", title="Audio", icon=":material/graphic_eq:", url_path="audio"),
     st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
     st.Page("pages/expectations.py", title="Expectations", icon=":material/rule:", url_path="expectations"),
     st.Page("pages/scorecard.py", title="Scorecard", icon=":material/leaderboard:", url_path="scorecard"),

@@ -154,6 +154,69 @@ def fix_label(ds, sample_id: str, actor: Actor, *, label: str | None = None, tra
     return correction
 
 
+def flag_item(ds, sample_id: str, actor: Actor, reason: str, check: str = "manual", *, owner: str = "annotation",
+              severity: str = "medium") -> dict:
+    """Flag an item by hand, with a reason, for the ``owner`` layer to review; returns the new flag.
+
+    The flag is open, created by ``actor`` and carries ``reason`` as its
+    detail; it goes through the same review actions as a scan's flags, and
+    scans leave it alone (no check of that name scores it). An item holds one
+    flag per check: flagging it again while its ``check`` flag is still active
+    is refused, and a dismissed or fixed one is reopened with the new reason.
+    Atomic, guarded by the sample's ``flags_rev``.
+
+    Raises
+    ------
+    AccessDenied
+        If ``actor`` is a viewer.
+    ConflictError
+        If the item changed while it was being flagged; nothing is written.
+    """
+    from bson import ObjectId
+    from bson.errors import InvalidId
+
+    from datasteward.checks.registry import OWNERS, SEVERITIES
+
+    actor.require("flag")
+    if not reason.strip():
+        raise DataStewardError("flagging an item by hand needs a reason")
+    if owner not in OWNERS or severity not in SEVERITIES:
+        raise DataStewardError(f"owner must be one of {', '.join(OWNERS)} and severity one of {', '.join(SEVERITIES)}")
+    store.ensure_scan_fields(ds)  # declares `flags` and `flags_rev` on a dataset never scanned
+    try:
+        doc = ds._sample_collection.find_one({"_id": ObjectId(sample_id)}, {"flags": 1, "flags_rev": 1, "tags": 1})
+    except (InvalidId, TypeError):
+        doc = None
+    if doc is None:
+        raise DataStewardError(f"no sample {sample_id} in {ds.name}")
+    flags = list(doc.get("flags") or [])
+    old = next((f for f in flags if f.get("check") == check), None)
+    if old is not None and old.get("status") in flaglib.ACTIVE:
+        raise DataStewardError(f"{sample_id} already has an {old['status']} {check!r} flag "
+                               f"({old.get('detail') or 'no reason given'}); comment on it in Review instead")
+    now = _now()
+    flag = flaglib.new_flag({"check": check, "owner": owner, "severity": severity, "detail": reason.strip()},
+                            now=now, by=actor.name)
+    if old is not None:  # reopen in place: one flag per check, its history kept
+        flag = {**old, **{k: flag[k] for k in ("owner", "severity", "detail", "status", "updated_at", "updated_by")},
+                "assignee": None, "version": int(old.get("version") or 0) + 1}
+    entry = {"action": "flag", "check": check, "who": actor.name, "role": actor.role, "when": now,
+             "note": reason.strip(), "before": old.get("status") if old else None, "after": "open",
+             "version": flag["version"], "bulk_id": None, "owner": owner, "severity": severity}
+    flag["history"] = [*(old.get("history") or [] if old else []), entry]
+    flags = [f for f in flags if f is not old] + [flag]
+    rev = int(doc.get("flags_rev") or 0)
+    result = ds._sample_collection.update_one(
+        {"_id": ObjectId(sample_id), "flags_rev": {"$in": [0, None]} if rev == 0 else rev},
+        {"$set": {"flags": flags, "tags": flaglib.derived_tags(doc.get("tags"), flags), "flags_rev": rev + 1,
+                  "last_modified_at": now}},
+    )
+    if result.matched_count != 1:
+        raise ConflictError(f"{sample_id} was changed by someone else while you flagged it; reload and try again")
+    _log(ds, sample_id, entry)
+    return flag
+
+
 def bulk(ds, items: list[tuple[str, str, int]], action: str, actor: Actor, *, note: str = "",
          assignee: str | None = None) -> BulkResult:
     """Apply ``action`` to many ``(sample id, check, version)`` flags; conflicts are reported, not fatal."""
