@@ -195,6 +195,7 @@ def flag_item(ds, sample_id: str, actor: Actor, reason: str, check: str = "manua
         raise DataStewardError(f"{sample_id} already has an {old['status']} {check!r} flag "
                                f"({old.get('detail') or 'no reason given'}); comment on it in Review instead")
     now = _now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as MongoDB stores it
     flag = flaglib.new_flag({"check": check, "owner": owner, "severity": severity, "detail": reason.strip()},
                             now=now, by=actor.name)
     if old is not None:  # reopen in place: one flag per check, its history kept
