@@ -45,22 +45,39 @@ def count_flagged(name: str, stamp: tuple, check: str, threshold: float, languag
                                    contract=cached_contract(path, mtime))
 
 
-def mark(passed: bool) -> str:
-    return "✅ pass" if passed else "❌ fail"
+PASS_CSS, FAIL_CSS = "background-color: #d8f0dc", "background-color: #f8d3d0"
 
 
-def show_acceptance(results: pd.DataFrame, contract: Contract, batch: str) -> None:
+def coloured(cells: pd.DataFrame, passed: pd.DataFrame):
+    """``cells`` with a green background where ``passed`` is true and red where it is false."""
+    css = passed.reindex_like(cells).apply(lambda col: col.map({True: PASS_CSS, False: FAIL_CSS})).fillna("")
+    return cells.style.apply(lambda _: css, axis=None)
+
+
+def grid(frame: pd.DataFrame, column: str, text: list[str]):
+    """Batches down, ``column`` across, each cell its text coloured by pass or fail."""
+    cells = frame.assign(cell=text).pivot_table(index="batch", columns=column, values="cell", aggfunc="first",
+                                                sort=False).fillna("")
+    passed = frame.pivot_table(index="batch", columns=column, values="passed", aggfunc="first", sort=False)
+    return coloured(cells, passed)
+
+
+def show_acceptance(results: pd.DataFrame, contract: Contract) -> None:
     st.subheader("Acceptance per batch")
     if results.empty:
         st.info("The contract has no rules for these batches.")
         return
-    grid = results.assign(mark=results["passed"].map(lambda p: "✅" if p else "❌")).pivot_table(
-        index="batch", columns="rule", values="mark", aggfunc="first", sort=False)
-    st.dataframe(grid, key="ex_grid")
+    st.dataframe(grid(results, "rule", results["passed"].map({True: "pass", False: "FAIL"}).tolist()), key="ex_grid")
+    batch = ui.param_select("Show the rules of", [ALL_BATCHES, *dict.fromkeys(results["batch"])], key="ex_batch",
+                            param="batch")
     shown = results if batch == ALL_BATCHES else results[results["batch"] == batch]
-    table = shown.assign(result=shown["passed"].map(mark), asks=[expectations.describe(contract, r) for r in shown["rule"]])
-    st.dataframe(table[["batch", "rule", "result", "value", "limit", "detail", "asks"]], hide_index=True,
-                 key="ex_results", column_config={"asks": st.column_config.TextColumn("the rule asks")})
+    table = shown.assign(result=shown["passed"].map({True: "pass", False: "FAIL"}),
+                         asks=[expectations.describe(contract, r) for r in shown["rule"]])
+    table = table[["batch", "rule", "result", "value", "limit", "detail", "asks"]].reset_index(drop=True)
+    number = lambda v: "n/a" if v is None or v != v else f"{v:.3g}"  # noqa: E731
+    styled = (table.style.apply(lambda col: [PASS_CSS if v == "pass" else FAIL_CSS for v in col], subset=["result"])
+              .format(number, subset=["value", "limit"]))
+    st.dataframe(styled, hide_index=True, key="ex_results", column_config={"asks": st.column_config.TextColumn("the rule asks")})
     failing = shown[~shown["passed"]]
     if failing.empty:
         st.success("Every rule passes." if batch == ALL_BATCHES else f"Every rule passes for {batch}.")
@@ -69,7 +86,7 @@ def show_acceptance(results: pd.DataFrame, contract: Contract, batch: str) -> No
         for row in failing.head(40).itertuples(index=False):
             links = ", ".join(f"[{overview.md_escape(e['name'] or e['id'])}]({expectations.item_link(name, e)})"
                               for e in row.examples if e.get("id"))
-            st.markdown(f"❌ **{overview.md_escape(row.batch)}** · {overview.md_escape(row.rule)}: "
+            st.markdown(f":red[**FAIL**] **{overview.md_escape(row.batch)}** · {overview.md_escape(row.rule)}: "
                         f"{overview.md_escape(row.detail)}" + (f" — e.g. {links}" if links else ""))
 
 
@@ -83,15 +100,13 @@ def show_coverage(contract: Contract, path: str | None, mtime: float | None, sta
         if frame.empty:
             st.caption("No items this rule applies to.")
             continue
-        column = "language" if rule.kind == "share" else rule.by
         if rule.kind == "share":
-            cells = [f"{'✅' if p else '❌'} {s:.0%} ({m}/{n})" for p, s, m, n in
-                     zip(frame["passed"], frame["share"], frame["matching"], frame["items"])]
+            st.caption("The rule is judged per batch (above); here each batch is split by language, to show where "
+                       "the matching items are.")
+            text = [f"{s:.0%} ({m}/{n})" for s, m, n in zip(frame["share"], frame["matching"], frame["items"])]
+            st.dataframe(grid(frame, "language", text), key=f"ex_coverage_{i}")
         else:
-            cells = [f"{'✅' if p else '❌'} {n}" for p, n in zip(frame["passed"], frame["items"])]
-        grid = frame.assign(cell=cells).pivot_table(index="batch", columns=column, values="cell", aggfunc="first",
-                                                    sort=False).fillna("")
-        st.dataframe(grid, key=f"ex_coverage_{i}")
+            st.dataframe(grid(frame, rule.by, [f"{n:,}" for n in frame["items"]]), key=f"ex_coverage_{i}")
 
 
 def show_rejections(ds, batches: list[str]) -> None:
@@ -198,8 +213,7 @@ except DataStewardError as exc:
 st.caption(f"Contract: `{path}`" if path else "No contract file for this dataset: the checks' defaults apply.")
 
 batches = [b for b in summary["batch"]["batch"] if b != store.MISSING]
-batch = ui.param_select("Batch", [ALL_BATCHES, *batches], key="ex_batch", param="batch")
-show_acceptance(load_acceptance(name, stamp, path if contract.path else None, mtime), contract, batch)
+show_acceptance(load_acceptance(name, stamp, path if contract.path else None, mtime), contract)
 show_coverage(contract, path if contract.path else None, mtime, stamp)
 show_rejections(ds, batches)
 languages = [v for v in summary["language"]["language"] if v != store.MISSING]

@@ -50,9 +50,9 @@ if problems.empty:
 else:
     top = problems.head(10).copy()
     top["review"] = [overview.review_link(name, check=c, owner=o) for c, o in zip(top["check"], top["owner"])]
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     left.altair_chart(charts.problem_bars(top), key="ov_problems_chart")
-    right.dataframe(top[["check", "owner", "severity", "open_flags", "share", "review"]], hide_index=True,
+    right.dataframe(top[["check", "owner", "open_flags", "share", "review"]], hide_index=True,
                     key="ov_problems", column_config={
                         "share": st.column_config.NumberColumn("share of samples", format="percent"),
                         "review": st.column_config.LinkColumn("items", display_text="open in Review")})

@@ -180,11 +180,11 @@ def test_page_shows_pass_fail_and_coverage(tiny):
     at = open_page(ds.name, "pages/expectations.py")
     results = at.dataframe[1].value
     row = results[(results["batch"] == "b2") & (results["rule"] == "max_open_high_rate")].iloc[0]
-    assert row["result"] == "❌ fail" and row["detail"] == "2 of 4 samples have open high-severity flags"
+    assert row["result"] == "FAIL" and row["detail"] == "2 of 4 samples have open high-severity flags"
     text = "\n".join(m.value for m in at.markdown)
     assert f"(audio?dataset={ds.name}&item={ids[6]})" in text  # an example item links to its page
     coverage = at.dataframe[2].value  # dim photos per batch x language
-    assert coverage.loc["b1", "en"] == "✅ 75% (3/4)" and coverage.loc["b1", "fr"] == "❌ 0% (0/2)"
+    assert coverage.loc["b1", "en"] == "75% (3/4)" and coverage.loc["b1", "fr"] == "0% (0/2)"
 
 
 def test_page_slider_changes_the_live_count(tiny):

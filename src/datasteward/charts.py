@@ -46,11 +46,12 @@ def ownership_heatmap(frame: pd.DataFrame, by: str, *, sort: list[str] | None = 
     """Owning layer x ``by`` (batch or language): colour is the share of items flagged, text the open flags.
 
     ``frame`` comes from :func:`datasteward.overview.ownership`, plus an
-    ``href`` column: clicking a cell opens its items.
+    ``href`` column: clicking a cell opens its items. Layers keep the frame's order.
     """
+    owners = list(dict.fromkeys(frame["owner"]))
     base = alt.Chart(frame, title=f"Open flags by owning layer and {by}").encode(
         x=alt.X(f"{by}:N", sort=sort, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=120)),
-        y=alt.Y("owner:N", title=None),
+        y=alt.Y("owner:N", sort=owners, title=None),
     )
     cells = base.mark_rect(stroke="white").encode(
         color=alt.Color("rate:Q", title="items flagged", scale=alt.Scale(scheme="orangered", domainMin=0),
