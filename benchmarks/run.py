@@ -52,14 +52,40 @@ def subset_manifest(prefix: str) -> Path:
     return path
 
 
-def our_scan(prefix: str, name: str) -> tuple[float, pd.DataFrame, int]:
-    """Import (not timed) and scan (timed) one modality of the demo; return seconds, fired flags, items."""
+def replicated_manifest(prefix: str, copies: int) -> Path:
+    """One modality of the demo copied ``copies`` times under new names (``r0/``, ``r1/``, ...), with a manifest.
+
+    Larger sets show steady throughput: a few seconds of start-up (worker
+    processes, CleanVision's pool, the dataset-level checks) weigh less.
+    """
+    manifest = pd.read_csv(ROOT / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest = manifest[manifest["filepath"].str.startswith(prefix)]
+    dst = _TMP / f"replicated-{prefix.strip('/')}"
+    parts = []
+    for k in range(copies):
+        for rel in manifest["filepath"].unique():
+            target = dst / f"r{k}" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                shutil.copyfile(ROOT / rel, target)
+        parts.append(manifest.assign(filepath=f"r{k}/" + manifest["filepath"]))
+    path = dst / "manifest.csv"
+    pd.concat(parts).to_csv(path, index=False)
+    return path
+
+
+def our_scan(prefix: str, name: str, *, copies: int = 0) -> tuple[float, pd.DataFrame, int]:
+    """Import (not timed) and scan (timed) one modality of the demo; return seconds, fired flags, items.
+
+    With ``copies``, the modality's files are first replicated that many times (see :func:`replicated_manifest`).
+    """
     store.delete_dataset(name)
-    manifest = subset_manifest(prefix)
+    manifest = replicated_manifest(prefix, copies) if copies else subset_manifest(prefix)
     try:
         import_source(manifest, name, workers=WORKERS)
     finally:
-        manifest.unlink()
+        if not copies:
+            manifest.unlink()
     started = time.perf_counter()
     scan(name, workers=WORKERS, progress=_phase_clock)
     seconds = time.perf_counter() - started
@@ -205,6 +231,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
     ap.add_argument("--scale", type=int, nargs=2, default=[10_000, 100_000], help="table sizes for the scaling run")
+    ap.add_argument("--copies", type=int, nargs=2, default=[4, 2], metavar=("IMAGES", "AUDIO"),
+                    help="how many times the demo's images and clips are copied for the steady-throughput run")
     args = ap.parse_args(argv)
     out: list[str] = []
     try:
@@ -225,6 +253,18 @@ def main(argv=None) -> int:
         a_naive, fired_naive = naive_audio_run(audio_paths)
         aud = compare(detection(fired_aud, AUDIO_CHECKS, "audio/"), detection(fired_naive, AUDIO_CHECKS, "audio/"),
                       "librosa loop")
+        copies_img, copies_aud = args.copies
+        print(f"images x{copies_img}: Data Steward scan…", flush=True)
+        t_ours_x, _, n_img_x = our_scan("images/", "bench-images-x", copies=copies_img)
+        paths_x = sorted(str(p) for p in store.open_dataset("bench-images-x").match({"media_error": None}).values("media_path"))
+        print(f"images x{copies_img}: CleanVision…", flush=True)
+        t_cv_x, _ = cleanvision_run(paths_x)
+        print(f"audio x{copies_aud}: Data Steward scan…", flush=True)
+        a_ours_x, _, n_aud_x = our_scan("audio/", "bench-audio-x", copies=copies_aud)
+        print(f"audio x{copies_aud}: librosa loop…", flush=True)
+        a_naive_x, _ = naive_audio_run(sorted(str(p) for p in store.open_dataset("bench-audio-x").values("media_path")))
+        img_ratio, img_ratio_x = (n_img / t_ours) / (n_cv / t_cv), (n_img_x / t_ours_x) / (len(paths_x) / t_cv_x)
+        aud_ratio, aud_ratio_x = a_naive / a_ours, a_naive_x / a_ours_x
         print("scaling…", flush=True)
         base = pd.concat([load_table(store.open_dataset("bench-images")), load_table(store.open_dataset("bench-audio"))],
                          ignore_index=True)
@@ -258,12 +298,22 @@ def main(argv=None) -> int:
                 f"| librosa loop | {a_naive:.1f} | {n_aud / a_naive:.1f} |",
                 f"| ratio | | **{a_naive / a_ours:.1f}x** |", "", breakdown("bench-audio"), "",
                 markdown(aud), "",
+                "## Steady throughput on larger sets", "",
+                f"The same comparisons on the demo's files copied {copies_img} times (images) and {copies_aud} times "
+                "(audio) under new names, so that start-up costs weigh less. The copies are exact duplicates of each "
+                "other, which both sides detect; timing is what this section is for.", "",
+                "| comparison | items | Data Steward s | baseline s | throughput ratio |", "|---|---|---|---|---|",
+                f"| images vs CleanVision | {n_img_x:,} | {t_ours_x:.1f} | {t_cv_x:.1f} | **{img_ratio_x:.1f}x** |",
+                f"| audio vs librosa loop | {n_aud_x:,} | {a_ours_x:.1f} | {a_naive_x:.1f} | **{aud_ratio_x:.1f}x** |", "",
+                breakdown("bench-images-x"), breakdown("bench-audio-x"), "",
                 "## Against the targets", "",
-                f"The target is at least 10x the throughput of each baseline with equal or better detection. "
-                f"Measured here: {(n_img / t_ours) / (n_cv / t_cv):.1f}x CleanVision and {a_naive / a_ours:.1f}x the "
-                "librosa loop, with equal or better detection on every shared check but near-duplicate precision. "
-                "The speed target is not met yet: a scan starts worker processes, computes features for the label "
-                "checks and runs the dataset-level checks and database writes, which these baselines do not do.", "",
+                "The target is at least 10x the throughput of each baseline with equal or better detection. "
+                f"Measured here: {img_ratio:.1f}x CleanVision and {aud_ratio:.1f}x the librosa loop on the demo, "
+                f"{img_ratio_x:.1f}x and {aud_ratio_x:.1f}x on the larger sets. "
+                + ("Both targets are met." if min(img_ratio, aud_ratio) >= 10 else
+                   "The target is not met. Beside what the baselines compute, a scan also computes the feature "
+                   "vectors of the label checks, runs the dataset-level checks (duplicates, outliers, agreement, "
+                   "Dawid-Skene, an out-of-fold model) and writes every metric and flag to the database."), "",
                 "## Scaling of the dataset-level phase", "",
                 "Per-item work is linear by construction; this measures the phase that looks at the whole table "
                 "(duplicates, outliers, agreement, Dawid-Skene, neighbours, out-of-fold model) on synthetic tables "
@@ -275,7 +325,7 @@ def main(argv=None) -> int:
         args.output.write_text("\n".join(out), encoding="utf-8")
         print("\n".join(out))
     finally:
-        for name in ("bench-images", "bench-audio"):
+        for name in ("bench-images", "bench-audio", "bench-images-x", "bench-audio-x"):
             store.delete_dataset(name)
         shutil.rmtree(_TMP / "home", ignore_errors=True)
     return 0
