@@ -21,13 +21,21 @@ def open_review(name: str) -> AppTest:
     return at
 
 
+def act_on_dark(at: AppTest, n: int, action: str, **inputs) -> None:
+    """Filter the queue to dark flags, select the first ``n``, fill ``inputs`` (key: text) and press ``action``."""
+    at.multiselect(key="rv_check").set_value(["dark"]).run()
+    at.multiselect(key="rv_selected").set_value(at.multiselect(key="rv_selected").options[:n]).run()
+    for key, text in inputs.items():
+        at.text_input(key=key).set_value(text).run()
+    at.button(key=f"rv_do_{action}").click().run()
+
+
 def test_filter_dismiss_in_bulk_and_undo(flagged):  # noqa: F811
     ds, dark = flagged
     at = open_review(ds.name)
     at.multiselect(key="rv_check").set_value(["dark"]).run()
     assert at.caption[0].value == "4 flags match"
-    at.multiselect(key="rv_selected").set_value(at.multiselect(key="rv_selected").options[:3]).run()
-    at.button(key="rv_do_dismiss").click().run()
+    act_on_dark(at, 3, "dismiss")
     assert not at.exception
     assert "dismiss: 3 flags updated" in at.success[0].value
     statuses = sorted(f["status"] for fl, _, _ in store.read_flags(ds).values() for f in fl if f["check"] == "dark")
@@ -42,10 +50,7 @@ def test_filter_dismiss_in_bulk_and_undo(flagged):  # noqa: F811
 def test_confirm_with_assignee_shows_in_my_queue(flagged):  # noqa: F811
     ds, dark = flagged
     at = open_review(ds.name)
-    at.multiselect(key="rv_check").set_value(["dark"]).run()
-    at.multiselect(key="rv_selected").set_value(at.multiselect(key="rv_selected").options[:1]).run()
-    at.text_input(key="rv_assignee").set_value("anonymous").run()
-    at.button(key="rv_do_confirm").click().run()
+    act_on_dark(at, 1, "confirm", rv_assignee="anonymous")
     assert "confirm: 1 flags updated" in at.success[0].value
     at.toggle(key="rv_mine").set_value(True).run()
     assert at.caption[0].value == "1 flags match"
@@ -55,9 +60,7 @@ def test_a_viewer_is_refused_with_a_message(flagged, monkeypatch):  # noqa: F811
     ds, _ = flagged
     monkeypatch.setenv("DATASTEWARD_ROLE", "viewer")
     at = open_review(ds.name)
-    at.multiselect(key="rv_check").set_value(["dark"]).run()
-    at.multiselect(key="rv_selected").set_value(at.multiselect(key="rv_selected").options[:1]).run()
-    at.button(key="rv_do_confirm").click().run()
+    act_on_dark(at, 1, "confirm")
     assert "viewer" in at.error[0].value
     assert all(f["status"] == "open" for fl, _, _ in store.read_flags(ds).values() for f in fl if f["check"] == "dark")
 
@@ -167,10 +170,7 @@ def test_export_offers_every_matching_flag(flagged):  # noqa: F811
 def test_send_back_shows_in_the_return_report(flagged):  # noqa: F811
     ds, dark = flagged
     at = open_review(ds.name)
-    at.multiselect(key="rv_check").set_value(["dark"]).run()
-    at.multiselect(key="rv_selected").set_value(at.multiselect(key="rv_selected").options[:2]).run()
-    at.text_input(key="rv_note").set_value("too dark to label").run()
-    at.button(key="rv_do_send_back").click().run()
+    act_on_dark(at, 2, "send_back", rv_note="too dark to label")
     assert "send back: 2 flags updated" in at.success[0].value
     assert any(c.value == "2 flags sent back" for c in at.caption)
     at.selectbox(key="rv_ret_vendor").set_value("acme").run()
