@@ -16,16 +16,18 @@ def import_form() -> None:
         st.subheader("Import a delivery")
         left, right = st.columns(2)
         name = left.text_input("Dataset name", value=st.session_state.get("dataset_name") or "", key="import_name")
-        fmt = right.selectbox("Format", FORMATS, key="import_format")
-        source = st.text_input("Folder or manifest on the server", key="import_source",
-                               help="A path on the machine running Data Steward.")
+        fmt = ui.param_select("Format", FORMATS, key="import_format", param="import_format", container=right)
+        source = ui.param_text("Folder or manifest on the server", key="import_source", param="import_source",
+                               help="A path on the machine running Data Steward; a link can carry it "
+                                    "(`?import_source=/data/delivery-07`).")
         upload = st.file_uploader("…or upload a manifest", type=["csv", "tsv", "jsonl", "json"], key="import_upload")
         media_root = st.text_input("Media folder for an uploaded manifest (its paths are relative to this)",
                                    key="import_media_root")
         a, b, c = st.columns(3)
-        batch = a.text_input("Batch (default for rows without one)", key="import_batch")
-        language = b.text_input("Language (BCP-47)", key="import_language")
-        vendor = c.text_input("Vendor", key="import_vendor")
+        batch = ui.param_text("Batch (default for rows without one)", key="import_batch", param="import_batch",
+                              container=a)
+        language = ui.param_text("Language (BCP-47)", key="import_language", param="import_language", container=b)
+        vendor = ui.param_text("Vendor", key="import_vendor", param="import_vendor", container=c)
         strict = st.checkbox("Strict: abort if any row or file has a problem", key="import_strict")
         submitted = st.form_submit_button("Import")
     if not submitted:
@@ -129,5 +131,5 @@ right.altair_chart(charts.count_bars(summary["modality"], "modality"), key="char
 
 with st.expander("All datasets"):
     st.dataframe(pd.DataFrame({"dataset": ui.dataset_names()}), hide_index=True, key="datasets_table")
-with st.expander("Import a delivery", expanded=False):
+with st.expander("Import a delivery", expanded="import_source" in st.query_params):
     import_form()
