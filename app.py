@@ -14,6 +14,7 @@ pages = [
     st.Page("pages/audio.py", title="Audio", icon=":material/graphic_eq:", url_path="audio"),
     st.Page("pages/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
     st.Page("pages/expectations.py", title="Expectations", icon=":material/rule:", url_path="expectations"),
+    st.Page("pages/drift.py", title="Drift", icon=":material/trending_up:", url_path="drift"),
     st.Page("pages/scorecard.py", title="Scorecard", icon=":material/leaderboard:", url_path="scorecard"),
 ]
 navigation = st.navigation(pages)

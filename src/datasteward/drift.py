@@ -73,7 +73,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "agreement": ("annotator_disagreement", "lower"),
 }
 LABEL_CHECK = "class_imbalance"  # the label mix belongs to this check's owner
-COLUMNS = ["by", "group", "reference", "kind", "metric", "check", "owner", "n", "n_ref", "value", "value_ref",
+COLUMNS = ["by", "group", "reference", "where", "ref_where", "kind", "metric", "check", "owner", "n", "n_ref", "value", "value_ref",
            "test", "statistic", "p_value", "p_adjusted", "effect", "effect_name", "distance", "worse", "verdict"]
 
 
@@ -86,6 +86,8 @@ class Comparison:
     reference: str
     members: np.ndarray
     ref_members: np.ndarray
+    where: dict
+    ref_where: dict
 
 
 # --------------------------------------------------------------------------- statistics
@@ -211,8 +213,10 @@ def _batch_comparisons(frame: pd.DataFrame, order: list[str], reference: str, ba
         else:
             ref, label = present[:i], f"{prefix}earlier batches ({present[0]}–{present[i - 1]})" if i > 1 \
                 else f"{prefix}{present[0]}"
+        scope = {by: [prefix.split(" · ")[0]]} if prefix else {}
         out.append(Comparison(by, f"{prefix}{batch}", label, frame.index[frame["batch"] == batch].to_numpy(),
-                              frame.index[frame["batch"].isin(ref)].to_numpy()))
+                              frame.index[frame["batch"].isin(ref)].to_numpy(), {**scope, "batch": [batch]},
+                              {**scope, "batch": list(ref)}))
     return out
 
 
@@ -222,7 +226,8 @@ def _rest_comparisons(frame: pd.DataFrame, column: str) -> list[Comparison]:
     if len(groups) < 2:
         return []
     return [Comparison(column, g, f"other {column}s", frame.index[values == g].to_numpy(),
-                       frame.index[values.notna() & (values != g)].to_numpy()) for g in groups]
+                       frame.index[values.notna() & (values != g)].to_numpy(), {column: [g]},
+                       {column: [o for o in groups if o != g]}) for g in groups]
 
 
 def compare(frame: pd.DataFrame, by: str = "batch", *, reference: str = "earlier", baseline: str | None = None,
@@ -268,7 +273,8 @@ def compare(frame: pd.DataFrame, by: str = "batch", *, reference: str = "earlier
     modality = frame["modality"].to_numpy()
     labels = frame["label"] if "label" in frame else pd.Series([None] * len(frame))
     for comp in comparisons(frame, by, reference=reference, baseline=baseline, batch_order=batch_order):
-        base = {"by": comp.by, "group": comp.group, "reference": comp.reference}
+        base = {"by": comp.by, "group": comp.group, "reference": comp.reference, "where": comp.where,
+                "ref_where": comp.ref_where}
         for metric in metrics:
             check, worse_way = METRICS[metric]
             rows.append({**base, **_metric_row(values[metric][comp.members], values[metric][comp.ref_members],
@@ -346,6 +352,59 @@ def _label_row(labels: pd.Series, ref: pd.Series) -> dict:
 
 # --------------------------------------------------------------------------- the store
 FIELDS = ("batch", "vendor", "language", "modality", "ground_truth", "agreement", "quality", "flags")
+
+
+def _metric_expression(metric: str):
+    return "$agreement" if metric == "agreement" else f"$quality.{metric}"
+
+
+def metric_choices(table: pd.DataFrame) -> list[str]:
+    """The metrics and flag rates a drift table compared, metrics first."""
+    tested = table[table["verdict"] != NOT_ENOUGH]
+    return [m for m in dict.fromkeys(tested.sort_values("kind", key=lambda k: k.map({"metric": 0, "flag_rate": 1,
+                                                                                       "labels": 2}))["metric"])
+            if m != "label mix" and m != "chars_per_s"]
+
+
+def trend(ds, metric: str, split: str | None = None) -> pd.DataFrame:
+    """A metric's mean, or a check's flag rate (``"<check> rate"``), per batch and ``split`` value, counted in MongoDB.
+
+    Returns ``batch, <split or "all">, value, n`` with batches in delivery order; a
+    flag rate counts findings not dismissed as false alarms among the items the check applies to.
+    """
+    from datasteward import store
+    from datasteward.checks import REGISTRY
+
+    key = {"batch": "$batch", "split": f"${split}" if split else "all"}
+    if metric.endswith(" rate"):
+        check = metric[: -len(" rate")]
+        spec = REGISTRY[check]
+        match = {} if spec.modality == "any" else {"modality": spec.modality}
+        hit = {"$filter": {"input": {"$ifNull": ["$flags", []]}, "as": "f",
+                           "cond": {"$and": [{"$eq": ["$$f.check", check]}, {"$ne": ["$$f.status", "dismissed"]}]}}}
+        group = {"_id": key, "n": {"$sum": 1}, "hits": {"$sum": {"$cond": [{"$gt": [{"$size": hit}, 0]}, 1, 0]}}}
+    else:
+        value = _metric_expression(metric)
+        match = {value[1:]: {"$type": "number"}}
+        group = {"_id": key, "n": {"$sum": 1}, "value": {"$avg": value}}
+    rows = list(ds._sample_collection.aggregate([{"$match": match}, {"$group": group}]))
+    name = split or "all"
+    frame = pd.DataFrame([{"batch": r["_id"].get("batch"), name: r["_id"].get("split"), "n": r["n"],
+                           "value": r["hits"] / r["n"] if "hits" in r else r["value"]} for r in rows],
+                         columns=["batch", name, "value", "n"])
+    order = {b: i for i, b in enumerate(store.batch_order(ds))}
+    frame[name] = frame[name].fillna(store.MISSING)
+    return frame.dropna(subset=["batch"]).sort_values(["batch", name], key=lambda c: c.map(order) if c.name == "batch"
+                                                       else c).reset_index(drop=True)
+
+
+def sample_values(ds, metric: str, where: dict, *, limit: int = MAX_TEST_SAMPLE) -> np.ndarray:
+    """Up to ``limit`` values of a metric among the samples matching ``where`` (field -> allowed values)."""
+    field = _metric_expression(metric)[1:]
+    query = {k: {"$in": list(v)} for k, v in where.items()} | {field: {"$type": "number"}}
+    docs = ds._sample_collection.aggregate([{"$match": query}, {"$sample": {"size": limit}},
+                                            {"$project": {"v": f"${field}"}}])
+    return np.array([d["v"] for d in docs], dtype=float)
 
 
 def load_frame(ds) -> pd.DataFrame:

@@ -1,0 +1,182 @@
+"""Drift: where quality changed between batches, vendors and languages, with tests, effect sizes and owners."""
+
+from urllib.parse import urlencode
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from datasteward import drift, store, ui
+
+P = "dr"  # widget keys and query parameters of this page start with it
+REFERENCE_LABELS = {"earlier": "all earlier batches", "previous": "the previous batch", "baseline": "a baseline batch"}
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing batches, vendors and languages…")
+def drift_table(name: str, stamp: tuple, by: str, reference: str, baseline: str | None) -> pd.DataFrame:
+    return drift.cached_drift(store.open_dataset(name), by, reference=reference, baseline=baseline)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def trend_table(name: str, stamp: tuple, metric: str, split: str | None) -> pd.DataFrame:
+    return drift.trend(store.open_dataset(name), metric, split)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def batches(name: str, stamp: tuple) -> list[str]:
+    return store.batch_order(store.open_dataset(name))
+
+
+def heatmap(table: pd.DataFrame, key: str):
+    cells = drift.heatmap_frame(table)
+    cells = cells.assign(signed=np.where(cells["worse"].fillna(False).astype(bool), 1, -1) * cells["strength"].clip(0, 3),
+                         verdict=cells["verdict"], p_adjusted=cells["p_adjusted"].astype(float))
+    cells["signed"] = cells["signed"].where(cells["verdict"] == drift.DRIFT, 0.0)
+    tested = cells[cells["verdict"] != drift.NOT_ENOUGH]
+    pick = alt.selection_point(fields=["group", "metric"], name="cell")
+    base = alt.Chart(tested).encode(
+        x=alt.X("metric:N", sort=list(dict.fromkeys(cells["metric"])), title=None),
+        y=alt.Y("group:N", sort=list(dict.fromkeys(cells["group"])), title=None),
+        tooltip=["group", "metric", "owner", "verdict", alt.Tooltip("effect:Q", format=".2f"),
+                 alt.Tooltip("p_adjusted:Q", format=".2g"), "n", "n_ref"])
+    chart = base.mark_rect(stroke="#ddd").encode(
+        color=alt.Color("signed:Q", scale=alt.Scale(domain=[-3, 0, 3], range=["#4575b4", "#ffffff", "#d7301f"]),
+                        legend=alt.Legend(title="effect / small (red worse)")),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5))).add_params(pick)
+    height = max(160, 16 * cells["group"].nunique())
+    return st.altair_chart(chart.properties(height=height), on_select="rerun", key=key, width="stretch")
+
+
+def items_link(name: str, row) -> str:
+    """A link to the items of a drift row in the image or audio browser, sorted by the metric when it is one."""
+    from datasteward.checks import REGISTRY
+
+    modality = REGISTRY[row["check"]].modality
+    page, prefix = ("audio", "au") if modality == "audio" else ("images", "im")
+    params = [("dataset", name)]
+    for field, values in (row["where"] or {}).items():
+        params += [(f"{prefix}_{field}", v) for v in values]
+    if row["kind"] == "flag_rate":
+        params.append((f"{prefix}_check", row["check"]))
+    elif row["kind"] == "metric" and row["metric"] != "agreement":
+        params.append((f"{prefix}_sort", row["metric"]))
+        if row["worse"] and drift.METRICS[row["metric"]][1] == "higher":
+            params.append((f"{prefix}_desc", "true"))
+    return f"/{page}?{urlencode(params)}"
+
+
+def distribution(name: str, row) -> None:
+    """Box plots and ECDFs of a metric in a group and its reference, or the two flag rates."""
+    ds = store.open_dataset(name)
+    if row["kind"] != "metric":
+        bars = pd.DataFrame({"side": [row["group"], row["reference"]], "value": [row["value"], row["value_ref"]]})
+        st.altair_chart(alt.Chart(bars).mark_bar().encode(x=alt.X("value:Q", title=row["metric"]), y="side:N",
+                                                          tooltip=["side", alt.Tooltip("value:Q", format=".3f")]),
+                        key=f"{P}_rates")
+        return
+    sides = []
+    for side, where in ((row["group"], row["where"]), (row["reference"], row["ref_where"])):
+        values = np.sort(drift.sample_values(ds, row["metric"], where))
+        sides.append(pd.DataFrame({"side": side, "value": values, "ecdf": np.arange(1, len(values) + 1) / max(len(values), 1)}))
+    data = pd.concat(sides, ignore_index=True)
+    if data.empty:
+        st.info("No values to show.")
+        return
+    left, right = st.columns(2)
+    left.altair_chart(alt.Chart(data).mark_boxplot().encode(x=alt.X("value:Q", title=row["metric"]), y="side:N",
+                                                            color=alt.Color("side:N", legend=None)),
+                      key=f"{P}_box", width="stretch")
+    right.altair_chart(alt.Chart(data).mark_line(interpolate="step-after").encode(
+        x=alt.X("value:Q", title=row["metric"]), y=alt.Y("ecdf:Q", title="share at or below"), color="side:N"),
+        key=f"{P}_ecdf", width="stretch")
+
+
+st.title("Drift")
+name = ui.require_dataset()
+stamp = ui.dataset_stamp(name)
+st.caption("Each group is compared with its reference: Kolmogorov-Smirnov and Wasserstein for metrics, a "
+           "two-proportion test for flag rates, chi-square with PSI and Jensen-Shannon for the label mix; p-values "
+           "adjusted together (Benjamini-Hochberg). Drift needs a significant test and at least a small effect.")
+cols = st.columns([1, 1, 1])
+by = ui.param_select("Compare", list(drift.BY), key=f"{P}_by", param=f"{P}_by", container=cols[0],
+                     format_func=lambda b: {"batch": "batches", "language": "languages", "vendor": "vendors"}[b])
+reference = ui.param_select("Batches against", list(drift.REFERENCES), key=f"{P}_ref", param=f"{P}_ref",
+                            container=cols[1], format_func=REFERENCE_LABELS.get)
+order = batches(name, stamp)
+baseline = None
+if reference == "baseline":
+    baseline = ui.param_select("Baseline batch", order, key=f"{P}_base", param=f"{P}_base", container=cols[2])
+if len(order) < 2 and by == "batch":
+    st.info("Drift between batches needs at least two batches.")
+    st.stop()
+
+table = drift_table(name, stamp, by, reference, baseline)
+if table.empty:
+    st.info("Nothing to compare yet: scan the dataset first (Home page).")
+    st.stop()
+alerts = drift.alerts(table)
+tested = table[table["verdict"] != drift.NOT_ENOUGH]
+m = st.columns(4)
+m[0].metric("Drift alerts (for the worse)", len(alerts))
+m[1].metric("Comparisons tested", f"{len(tested):,}")
+m[2].metric("Changes for the better", int(((tested["verdict"] == drift.DRIFT) & ~tested["worse"].fillna(False).astype(bool)).sum()))
+m[3].metric("Not enough data", int((table["verdict"] == drift.NOT_ENOUGH).sum()))
+
+st.subheader(f"{by.capitalize()} × metric")
+event = heatmap(table, f"{P}_heatmap")
+
+st.subheader("Alerts")
+if alerts.empty:
+    st.success("No change for the worse passes both the test and the effect-size floor.")
+else:
+    shown = alerts.assign(items=[items_link(name, r) for r in alerts.to_dict("records")])
+    st.dataframe(shown[["group", "metric", "owner", "reference", "value", "value_ref", "effect_name", "effect",
+                        "p_adjusted", "n", "n_ref", "items"]], hide_index=True, key=f"{P}_alerts",
+                 column_config={"items": st.column_config.LinkColumn("items", display_text="open"),
+                                "value": st.column_config.NumberColumn("value", format="%.3g"),
+                                "value_ref": st.column_config.NumberColumn("reference value", format="%.3g"),
+                                "effect": st.column_config.NumberColumn(format="%.2f"),
+                                "p_adjusted": st.column_config.NumberColumn("p (adjusted)", format="%.2g")})
+
+st.subheader("Compare one group with its reference")
+choices = list(dict.fromkeys(tested["group"]))
+picked = (event.selection.get("cell") or [{}])[0] if event and event.selection else {}
+metrics = drift.metric_choices(table)
+if picked and picked != st.session_state.get(f"{P}_picked"):  # a new click on the heatmap picks the pair
+    st.session_state[f"{P}_picked"] = picked
+    if picked.get("group") in choices:
+        ui.set_param(f"{P}_group", picked["group"])
+    if picked.get("metric") in metrics:
+        ui.set_param(f"{P}_metric", picked["metric"])
+default_row = alerts.iloc[0] if len(alerts) else tested.iloc[0]
+c1, c2 = st.columns(2)
+group = ui.param_select("Group", choices, key=f"{P}_group", param=f"{P}_group", default=default_row["group"],
+                        container=c1)
+metric = ui.param_select("Metric or flag rate", metrics, key=f"{P}_metric", param=f"{P}_metric",
+                         default=default_row["metric"] if default_row["metric"] in metrics else None, container=c2)
+match = table[(table["group"] == group) & (table["metric"] == metric)]
+if match.empty:
+    st.info(f"{metric} was not compared for {group}.")
+else:
+    row = match.iloc[0]
+    st.caption(f"{group} against {row['reference']}: {row['verdict']}, {row['test']} p = {row['p_value']:.2g} "
+               f"(adjusted {row['p_adjusted']:.2g}), {row['effect_name']} {row['effect']:.2f}; owner {row['owner']}.")
+    distribution(name, row)
+
+st.subheader("Trend over batches")
+t1, t2 = st.columns(2)
+trend_metric = ui.param_select("Metric or flag rate", metrics, key=f"{P}_trend", param=f"{P}_trend",
+                               default=metric, container=t1)
+split = ui.param_select("Split by", ["language", "vendor", "none"], key=f"{P}_split", param=f"{P}_split",
+                        container=t2)
+trend = trend_table(name, stamp, trend_metric, None if split == "none" else split)
+column = "all" if split == "none" else split
+highlight = alt.selection_point(fields=[column], bind="legend")
+line = alt.Chart(trend).mark_line(point=True).encode(
+    x=alt.X("batch:N", sort=order, title="batch (delivery order)"),
+    y=alt.Y("value:Q", title=trend_metric if trend_metric.endswith("rate") else f"mean {trend_metric}"),
+    color=alt.Color(f"{column}:N", title=column),
+    opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+    tooltip=["batch", column, alt.Tooltip("value:Q", format=".3g"), "n"]).add_params(highlight)
+st.altair_chart(line.interactive(bind_y=False), key=f"{P}_trend_chart", width="stretch")
