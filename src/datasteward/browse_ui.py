@@ -154,21 +154,34 @@ def flag_summary(row: dict) -> str:
 
 
 def flag_form(ds, row: dict, prefix: str) -> None:
-    """Flag the item by hand with a reason, for a chosen owning layer."""
+    """Flag the item by hand with a reason, for a chosen owning layer.
+
+    The flag is written in the submit callback, before the page runs again, so
+    the tables and counts drawn on that run already show it.
+    """
+    outcome = st.session_state.pop(f"{prefix}_flag_outcome", None)
+    if outcome:
+        (st.success if outcome[0] == "ok" else st.error)(outcome[1])
     with st.form(f"{prefix}_flag_form", clear_on_submit=True):
         st.markdown("**Flag this item by hand**")
-        reason = st.text_area("Reason", key=f"{prefix}_flag_reason", placeholder="What is wrong with it?")
+        st.text_area("Reason", key=f"{prefix}_flag_reason", placeholder="What is wrong with it?")
         a, b = st.columns(2)
-        owner = a.selectbox("For", OWNERS, index=OWNERS.index("annotation"), key=f"{prefix}_flag_owner")
-        severity = b.selectbox("Severity", ["low", "medium", "high"], index=1, key=f"{prefix}_flag_severity")
-        submitted = st.form_submit_button("Flag it", key=f"{prefix}_flag_submit")
-    if submitted:
-        try:
-            review.flag_item(ds, row["id"], ui.current_actor(), reason, owner=owner, severity=severity)
-        except DataStewardError as exc:
-            st.error(f"{name_of(row)}: {exc}")
-        else:
-            st.success(f"{name_of(row)} flagged for {owner}: {reason.strip()}")
+        a.selectbox("For", OWNERS, index=OWNERS.index("annotation"), key=f"{prefix}_flag_owner")
+        b.selectbox("Severity", ["low", "medium", "high"], index=1, key=f"{prefix}_flag_severity")
+        st.form_submit_button("Flag it", key=f"{prefix}_flag_submit", on_click=_submit_flag,
+                              args=(ds.name, row["id"], name_of(row), prefix))
+
+
+def _submit_flag(name: str, sample_id: str, item: str, prefix: str) -> None:
+    state = st.session_state
+    reason, owner = state.get(f"{prefix}_flag_reason") or "", state.get(f"{prefix}_flag_owner")
+    try:
+        review.flag_item(store.open_dataset(name), sample_id, ui.current_actor(), reason, owner=owner,
+                         severity=state.get(f"{prefix}_flag_severity"))
+    except DataStewardError as exc:
+        state[f"{prefix}_flag_outcome"] = ("error", f"{item}: {exc}")
+    else:
+        state[f"{prefix}_flag_outcome"] = ("ok", f"{item} flagged for {owner}: {reason.strip()}")
 
 
 def item_header(row: dict) -> None:
