@@ -230,25 +230,33 @@ def grey_thumbnail(tmp_path) -> str:
 def test_a_disagreeing_prediction_is_framed_in_red(grey_thumbnail):
     row = {"thumbnail": grey_thumbnail, "label": "cat", "prediction": "dog", "confidence": 0.7, "detections": []}
     framed = np.asarray(browse.annotated_thumbnail(row))
-    assert tuple(framed[50, 1]) == browse._DISAGREE
+    assert framed.shape == (browse.TILE, browse.TILE, 3)
+    assert tuple(framed[128, 1]) == browse._DISAGREE
     agreeing = np.asarray(browse.annotated_thumbnail({**row, "prediction": "cat"}))
-    assert abs(int(agreeing[50, 1, 0]) - 128) < 10  # no frame
+    assert abs(int(agreeing[128, 1, 0]) - 128) < 10  # no frame
 
 
-def test_detection_boxes_are_drawn_where_they_are(grey_thumbnail):
-    row = {"thumbnail": grey_thumbnail, "label": None, "prediction": None, "confidence": None,
-           "detections": [("car", (0.5, 0.5, 0.4, 0.4))]}
-    image = np.asarray(browse.annotated_thumbnail(row))
-    assert tuple(image[75, 50]) == browse._BOX  # left edge of the box, below its label
-    assert tuple(image[75, 90]) == browse._BOX  # right edge
-    assert abs(int(image[75, 70, 0]) - 128) < 10  # inside stays untouched
+def test_detection_boxes_are_drawn_where_they_are(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "wide.jpg"  # 200 x 100: letterboxed to 256 x 128, rows 64 to 191 of the tile
+    Image.new("RGB", (200, 100), (128, 128, 128)).save(path, quality=95)
+    row = {"thumbnail": str(path), "label": None, "prediction": None, "confidence": None,
+           "detections": [("car", (0.5, 0.5, 0.25, 0.4))]}
+    image = np.asarray(browse.annotated_thumbnail(row)).astype(int)
+    y = 64 + int(0.85 * 128)  # below the box's label, inside its height
+    box = np.array(browse._BOX)
+    assert np.abs(image[y, 127:131] - box).sum(axis=1).min() < 30  # left edge at x = 0.5 * 256
+    assert np.abs(image[y, 190:194] - box).sum(axis=1).min() < 30  # right edge at x = 0.75 * 256
+    assert abs(image[y, 160, 0] - 128) < 10  # inside the box the photo is untouched
+    assert abs(image[30, 128, 0] - 24) < 10  # above the letterboxed photo: the tile's background
 
 
 def test_an_unreadable_thumbnail_becomes_a_placeholder(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_text("no picture")
     image = browse.annotated_thumbnail({"thumbnail": str(bad), "media_path": "x/bad.jpg", "detections": []})
-    assert image.size == (256, 192)
+    assert image.size == (browse.TILE, browse.TILE)
 
 
 def test_envelope_bounds_every_sample(rng):

@@ -319,6 +319,7 @@ def filter_names() -> tuple[str, ...]:
 
 # --- pictures -------------------------------------------------------------------
 
+TILE = 256  # pixels on a side of a grid tile
 _BOX = (255, 196, 0)
 _AGREE, _DISAGREE = (46, 160, 67), (220, 38, 38)
 
@@ -336,37 +337,42 @@ def _tag(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, colour, 
     draw.text(xy, text, fill=(255, 255, 255), font=font)
 
 
-def annotated_thumbnail(row: dict) -> Image.Image:
-    """The sample's thumbnail with its labels drawn: class text, boxes, and the prediction against the label.
+def annotated_thumbnail(row: dict, *, side: int = TILE) -> Image.Image:
+    """The sample's thumbnail on a square tile with its labels drawn: class text, boxes, prediction against label.
 
-    A prediction that disagrees with the label is drawn in red inside a red
-    frame; one that agrees in green. A thumbnail that cannot be read becomes a
-    placeholder that says why.
+    Every tile has the same size and type size, so a grid lines up whatever
+    the photos' shapes. A prediction that disagrees with the label is drawn in
+    red inside a red frame; one that agrees in green. A thumbnail that cannot
+    be read becomes a placeholder that says why.
     """
     try:
-        image, _ = media.load_image(row["thumbnail"], draft=False)
+        picture, _ = media.load_image(row["thumbnail"], draft=False)
     except (MediaError, TypeError) as exc:
         reason = exc.reason if isinstance(exc, MediaError) else "no thumbnail"
-        return media.placeholder_image(f"{Path(row.get('media_path') or '?').name}: {reason}", size=(256, 192))
-    image = image.convert("RGB")
+        return media.placeholder_image(f"{Path(row.get('media_path') or '?').name}: {reason}", size=(side, side))
+    picture = picture.convert("RGB")
+    scale = side / max(picture.size)
+    w, h = max(1, round(picture.width * scale)), max(1, round(picture.height * scale))
+    left, top = (side - w) // 2, (side - h) // 2
+    image = Image.new("RGB", (side, side), (24, 24, 24))
+    image.paste(picture.resize((w, h), Image.Resampling.LANCZOS), (left, top))
     draw = ImageDraw.Draw(image)
-    w, h = image.size
-    font = _font(max(11, min(w, h) // 14))
+    font = _font(max(10, side // 16))
     for label, box in row.get("detections") or []:
         if len(box) == 4:
             x, y, bw, bh = box
-            draw.rectangle([x * w, y * h, (x + bw) * w, (y + bh) * h], outline=_BOX, width=2)
-            _tag(draw, (x * w + 3, y * h + 2), str(label), (150, 110, 0), font)
+            draw.rectangle([left + x * w, top + y * h, left + (x + bw) * w, top + (y + bh) * h], outline=_BOX, width=2)
+            _tag(draw, (left + x * w + 3, top + y * h + 2), str(label), (150, 110, 0), font)
     if row.get("label") is not None:
-        _tag(draw, (4, 3), str(row["label"]), (30, 30, 30), font)
+        _tag(draw, (6, 5), str(row["label"]), (30, 30, 30), font)
     if row.get("prediction") is not None:
-        agrees = row["label"] is None or row["prediction"] == row["label"]
+        agrees = row.get("label") is None or row["prediction"] == row["label"]
         conf = f" {row['confidence']:.2f}" if row.get("confidence") is not None else ""
-        colour = _AGREE if agrees else _DISAGREE
         text = f"pred {row['prediction']}{conf}"
-        _tag(draw, (4, h - draw.textbbox((0, 0), text, font=font)[3] - 4), text, colour, font)
+        _tag(draw, (6, side - draw.textbbox((0, 0), text, font=font)[3] - 6), text, _AGREE if agrees else _DISAGREE,
+             font)
         if not agrees:
-            draw.rectangle([0, 0, w - 1, h - 1], outline=_DISAGREE, width=4)
+            draw.rectangle([0, 0, side - 1, side - 1], outline=_DISAGREE, width=4)
     return image
 
 
@@ -394,10 +400,11 @@ def envelope(y: np.ndarray, sr: int, *, points: int = 400) -> pd.DataFrame:
 
 
 def waveform_chart(frame: pd.DataFrame, *, height: int = 110) -> alt.Chart:
-    """An area chart of :func:`envelope`, amplitude fixed to -1..1 so clips compare at a glance."""
+    """An area chart of :func:`envelope`, scaled to the clip's peak (at least 0.05) so quiet speech still shows."""
+    peak = max(float(frame["high"].max()), -float(frame["low"].min()), 0.05) if len(frame) else 1.0
     return alt.Chart(frame).mark_area(opacity=0.8, color="#4c78a8").encode(
         x=alt.X("time_s:Q", title="time (s)"),
-        y=alt.Y("low:Q", title="amplitude", scale=alt.Scale(domain=[-1, 1])),
+        y=alt.Y("low:Q", title=f"amplitude (peak {peak:.2f})", scale=alt.Scale(domain=[-peak, peak])),
         y2="high:Q",
     ).properties(height=height)
 
