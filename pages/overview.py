@@ -55,7 +55,7 @@ else:
     right.dataframe(top[["check", "owner", "open_flags", "share", "review"]], hide_index=True,
                     key="ov_problems", column_config={
                         "share": st.column_config.NumberColumn("share of samples", format="percent"),
-                        "review": st.column_config.LinkColumn("items", display_text="open in Review")})
+                        "review": st.column_config.LinkColumn("items", display_text="open")})
 
 for by, label in (("batch", "batch"), ("language", "language")):
     frame = data[by]
