@@ -168,7 +168,7 @@ details = review.item_details(ds, sid)
 if details is None:
     st.warning(f"Item {sid} was deleted from {name}.")
     st.stop()
-st.caption(details["media_path"] or "")
+st.text(details["media_path"] or "")  # text, not Markdown: paths may hold _ and *
 if details["media_error"]:
     st.warning(f"{Path(details['media_path'] or sid).name}: {details['media_error']}")
 left, right = st.columns([1, 2])

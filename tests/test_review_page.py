@@ -1,4 +1,4 @@
-"""The Review page through AppTest: filter the queue, act in bulk, undo, and see each item's history."""
+"""The Review page through AppTest: filters, shared links, search, bulk actions with undo, fixes, export, return reports."""
 
 from __future__ import annotations
 
@@ -99,7 +99,8 @@ def test_a_shared_link_restores_filters_page_and_item(flagged):  # noqa: F811
     assert at.text_input(key="rv_search").value == ".jpg"
     assert at.toggle(key="rv_mine").value is False
     assert at.selectbox(key="rv_item").value == sid
-    assert at.caption[0].value == f"{4 + sum(f['check'] == 'blurry' for fl, _, _ in store.read_flags(ds).values() for f in fl)} flags match"
+    blurry = sum(f["check"] == "blurry" for fl, _, _ in store.read_flags(ds).values() for f in fl)
+    assert at.caption[0].value == f"{4 + blurry} flags match"
     # and every change goes back into the URL, defaults left out
     at.multiselect(key="rv_check").set_value(["dark"]).run()
     at.selectbox(key="rv_status").set_value("dismissed").run()
