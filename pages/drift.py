@@ -14,13 +14,15 @@ REFERENCE_LABELS = {"earlier": "all earlier batches", "previous": "the previous 
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing batches, vendors and languages…")
-def drift_table(name: str, stamp: tuple, by: str, reference: str, baseline: str | None) -> pd.DataFrame:
-    return drift.cached_drift(store.open_dataset(name), by, reference=reference, baseline=baseline)
+def drift_table(name: str, stamp: tuple, by: str, reference: str, baseline: str | None,
+                refresh: int = 0) -> pd.DataFrame:
+    return drift.cached_drift(store.open_dataset(name), by, reference=reference, baseline=baseline,
+                              refresh=refresh > 0)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def trend_table(name: str, stamp: tuple, metric: str, split: str | None) -> pd.DataFrame:
-    return drift.trend(store.open_dataset(name), metric, split)
+@st.cache_data(max_entries=8, show_spinner=False)
+def totals(name: str, stamp: tuple, refresh: int = 0) -> pd.DataFrame:
+    return drift.cached_totals(store.open_dataset(name), refresh=refresh > 0)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -111,7 +113,15 @@ if len(order) < 2 and by == "batch":
     st.info("Drift between batches needs at least two batches.")
     st.stop()
 
-table = drift_table(name, stamp, by, reference, baseline)
+refresh = st.session_state.get(f"{P}_refresh", 0)
+table = drift_table(name, stamp, by, reference, baseline, refresh)
+if "computed_at" in table and len(table):
+    note, button = st.columns([4, 1])
+    note.caption(f"Computed at {table['computed_at'].iloc[0]} UTC, after the last scan; review decisions made since "
+                 "are counted when you recompute.")
+    if button.button("Recompute", key=f"{P}_recompute"):
+        st.session_state[f"{P}_refresh"] = refresh + 1
+        st.rerun()
 if table.empty:
     st.info("Nothing to compare yet: scan the dataset first (Home page).")
     st.stop()
@@ -170,7 +180,7 @@ trend_metric = ui.param_select("Metric or flag rate", metrics, key=f"{P}_trend",
                                default=metric, container=t1)
 split = ui.param_select("Split by", ["language", "vendor", "none"], key=f"{P}_split", param=f"{P}_split",
                         container=t2)
-trend = trend_table(name, stamp, trend_metric, None if split == "none" else split)
+trend = drift.trend(totals(name, stamp, refresh), trend_metric, None if split == "none" else split, batch_order=order)
 column = "all" if split == "none" else split
 highlight = alt.selection_point(fields=[column], bind="legend")
 line = alt.Chart(trend).mark_line(point=True).encode(

@@ -73,9 +73,20 @@ def test_false_alarms_in_unchanged_metric_batch_cells_stay_under_five_percent(sc
     assert rate <= 0.05, [(r["group"], r["metric"]) for r in alarms]
 
 
-def test_the_cache_returns_the_same_table_until_the_dataset_changes(scanned_demo, tables):
+def test_the_scan_keeps_the_tables_and_reviews_do_not_invalidate_them(scanned_demo, tables):
+    import fiftyone.core.odm as foo
+
+    from datasteward import review
+
     ds = store.open_dataset(scanned_demo)
+    kept = foo.get_db_conn()[drift.CACHE].find_one({"dataset": scanned_demo, "by": "vendor", "reference": "earlier"})
+    assert kept is not None and kept["basis"]["scan"] == ds.info["scan"]["finished_at"]
     first = drift.cached_drift(ds, "vendor")
     assert first[["group", "metric", "verdict"]].equals(tables["vendor"][["group", "metric", "verdict"]])
+    sid, flag = next((sid, f) for sid, (fl, _, _) in store.read_flags(ds).items() for f in fl
+                     if f["check"] == "dark" and f["status"] == "open")
+    review.act(ds, sid, "dark", "comment", review.Actor("tester"), version=flag["version"], note="seen")
     again = drift.cached_drift(ds, "vendor")
-    assert again[["group", "metric", "verdict"]].equals(first[["group", "metric", "verdict"]])
+    assert again["computed_at"].iloc[0] == first["computed_at"].iloc[0]  # read back, not recomputed
+    fresh = drift.cached_drift(ds, "vendor", refresh=True)
+    assert fresh[["group", "metric", "verdict"]].equals(first[["group", "metric", "verdict"]])

@@ -159,7 +159,7 @@ def cmd_drift(args) -> int:
     from datasteward import drift, store
 
     ds = store.open_dataset(args.name)
-    table = drift.drift(ds, args.by, reference=args.reference, baseline=args.baseline)
+    table = drift.cached_drift(ds, args.by, reference=args.reference, baseline=args.baseline, refresh=args.refresh)
     if args.format == "json":
         text = drift.to_json(table if args.all else drift.alerts(table))
     elif args.format == "html":
@@ -285,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", help="the baseline batch, with --reference baseline")
     p.add_argument("--format", choices=["table", "json", "html"], default="table")
     p.add_argument("--all", action="store_true", help="every comparison, not only the alerts")
+    p.add_argument("--refresh", action="store_true",
+                   help="recompute now (by default the tables kept since the last scan are used)")
     p.add_argument("--output", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_drift)
 

@@ -298,6 +298,9 @@ def _phase2(ds, selected: set[str], terms: Contract, progress: Progress | None, 
     _write_stats(ds, label_result, decided, terms)
     if progress:
         progress(1, 1, "checking")
+    from datasteward import drift
+
+    drift.precompute(ds, progress=progress)  # the Drift page and `datasteward drift` read these
 
 
 def _write_item_results(ds, table: pd.DataFrame, decided: pd.DataFrame, label_result) -> None:
