@@ -27,8 +27,10 @@ def md(text) -> str:
 
 # --- cached loaders, keyed by (name, ui.dataset_stamp(name)) ---------------------
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_facets(name: str, stamp: tuple, modality: str) -> dict[str, list[str]]:
+@st.cache_data(max_entries=32, ttl=300, show_spinner=False)
+def cached_facets(name: str, samples: int, modality: str) -> dict[str, list[str]]:
+    """Filter options, keyed on the sample count rather than the full stamp: review actions never change them,
+    and a fixed label shows within the ``ttl``."""
     return browse.facets(store.open_dataset(name), modality)
 
 
@@ -77,7 +79,7 @@ def filter_bar(name: str, stamp: tuple, modality: str, prefix: str) -> tuple[bro
     Returns the filter, the metric to sort by (None for import order) and
     whether to sort descending. Changing any of them goes back to page 1.
     """
-    facets = cached_facets(name, stamp, modality)
+    facets = cached_facets(name, stamp[0], modality)
     metrics = cached_metrics(name, stamp, modality)
     checks = [c for c in REGISTRY if REGISTRY[c].modality in (modality, "any")] + ["manual"]
     bound = {"bind": "query-params", "on_change": _reset_page, "args": (prefix,)}
