@@ -238,7 +238,7 @@ def report(results: list[Timing], n: int, gen_seconds: float, repeats: int) -> s
         "page on a fresh server: for the default page that includes importing FiftyOne and connecting to the "
         "database; the other pages are opened after one visit to the root (a fresh server opening a page URL first "
         "runs the bare page script from `pages/`, without `app.py`), so their cold figure has the process warm and the "
-        "page's own caches empty. Warm is the median of {repeats} "
+        f"page's own caches empty. Warm is the median of {repeats} "
         f"visits in new browser sessions; an interaction is the median of {repeats} option picks in the page's first "
         "drop-down, from the click to the finished rerun. Seconds; **bold** is over the target "
         f"({TARGET_RENDER_S:g} s first render, {TARGET_INTERACTION_S:g} s interaction).", "",
