@@ -128,6 +128,8 @@ CASES = [
     (Filters(modality="image", search="B2/IMG_1"), 5),
     (Filters(modality="image", batch="b1", label="dog", metric="brightness", hi=0.1), 4),
     (Filters(modality="image", search="no such file"), 0),
+    (Filters(modality="image", disagree=True), 2),  # photos 2 and 7
+    (Filters(disagree=True, label="bird"), 1),
 ]
 
 
@@ -169,6 +171,8 @@ def test_pages_are_sorted_and_sliced_in_the_database(browse_set):
     assert [r["id"] for r in ascending.rows] == [photo[i] for i in range(4)]
     last = browse.page(ds, filters, sort_by="brightness", descending=True, skip=28, limit=4)
     assert last.total == IMAGES and [r["id"] for r in last.rows] == [photo[1], photo[0]]
+    by_confidence = browse.page(ds, filters, sort_by="prediction.confidence", limit=IMAGES)
+    assert by_confidence.total == IMAGES and len(by_confidence.rows) == IMAGES
     every = [r["id"] for s in range(0, IMAGES, 7) for r in browse.page(ds, filters, skip=s, limit=7).rows]
     assert sorted(every) == sorted(photo.values())  # pages neither repeat nor skip
 
@@ -186,6 +190,7 @@ def test_rows_carry_what_the_pages_draw(browse_set):
     assert audio["transcript"] == "five six seven"  # the majority answer is delivered
     assert audio["duration"] == pytest.approx(0.5)
     assert browse.item(ds, "not-an-id") is None and browse.item(ds, "0" * 24) is None
+    assert [r["id"] for r in browse.page(ds, Filters(disagree=True)).rows] == [photo[2], photo[7]]
 
 
 def test_facets_and_metric_names_per_modality(browse_set):

@@ -52,6 +52,8 @@ def test_images_filter_by_widgets(browse_set):  # noqa: F811
     at.number_input(key="im_lo").set_value(0.05).run()
     at.number_input(key="im_hi").set_value(0.1).run()
     assert count_line(at).startswith("6 images match")
+    at.toggle(key="im_disagree").set_value(True).run()
+    assert count_line(at).startswith("1 images match") and tile_names(at) == ["img_07.jpg"]
     assert not at.exception
 
 

@@ -45,6 +45,8 @@ class Filters:
     ``hi`` bound it (inclusive, either may be None). ``check`` and ``status``
     must hold for one and the same flag. ``search`` matches a substring of the
     item key, the media file's resolved path (any case), or a whole sample id.
+    ``disagree`` keeps the samples whose model prediction differs from their
+    (class) label.
     """
 
     modality: str | None = None
@@ -58,6 +60,7 @@ class Filters:
     lo: float | None = None
     hi: float | None = None
     search: str = ""
+    disagree: bool = False
 
     def __post_init__(self):
         for name in _LIST_FIELDS:  # accept lists and single strings, keep a hashable tuple
@@ -108,6 +111,9 @@ def match(filters: Filters, *, detections: bool = False) -> dict:
         if filters.hi is not None:
             bounds["$lte"] = filters.hi
         query[metric_field(filters.metric)] = bounds
+    if filters.disagree:
+        query["$and"] = [{"prediction.label": {"$ne": None}}, {"ground_truth.label": {"$ne": None}},
+                         {"$expr": {"$ne": ["$prediction.label", "$ground_truth.label"]}}]
     if filters.search:
         path = {"item_key": {"$regex": re.escape(filters.search), "$options": "i"}}
         if ObjectId.is_valid(filters.search):
@@ -272,6 +278,9 @@ def fiftyone_view(ds, filters: Filters, *, sort_by: str | None = None, descendin
         if filters.hi is not None:
             cond = cond & (value <= filters.hi)
         view = view.match(cond)
+    if filters.disagree:
+        pred, truth = F("prediction.label"), F("ground_truth.label")
+        view = view.match(pred.exists() & truth.exists() & (pred != truth))
     if filters.search:
         cond = F("item_key").contains_str(filters.search, case_sensitive=False)
         if ObjectId.is_valid(filters.search):
@@ -319,6 +328,8 @@ def describe(filters: Filters) -> str:
         lo = "" if filters.lo is None else f"{filters.lo:g}"
         hi = "" if filters.hi is None else f"{filters.hi:g}"
         parts.append(f"{filters.metric} {lo}..{hi}")
+    if filters.disagree:
+        parts.append("prediction disagrees with label")
     if filters.search:
         parts.append(f"search {filters.search!r}")
     return "; ".join(parts)

@@ -16,6 +16,7 @@ from datasteward.errors import DataStewardError
 from datasteward.flags import STATUSES
 
 NO_SORT = "(import order)"
+SORT_FIELDS = ("agreement", "prediction.confidence")  # besides the metrics
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 ITEM_PARAM = "item"
 
@@ -91,13 +92,15 @@ def filter_bar(name: str, stamp: tuple, modality: str, prefix: str) -> tuple[bro
                                              ("vendor", facets["vendor"]), ("label", facets["label"]),
                                              ("check", checks), ("status", list(STATUSES))]):
         picked[field] = col.multiselect(field.capitalize(), options, key=f"{prefix}_{field}", **bound)
-    cols = st.columns([2, 1, 1, 2, 1])
+    cols = st.columns([2, 1, 1, 2, 1, 1])
     metric = cols[0].selectbox("Metric range", metrics, index=None, key=f"{prefix}_metric",
                                placeholder="no metric filter", **bound)
     lo = cols[1].number_input("from", value=None, key=f"{prefix}_lo", format="%g", **bound)
     hi = cols[2].number_input("to", value=None, key=f"{prefix}_hi", format="%g", **bound)
-    sort = cols[3].selectbox("Sort by", [NO_SORT, *metrics], key=f"{prefix}_sort", **bound)
+    sort = cols[3].selectbox("Sort by", [NO_SORT, *metrics, *SORT_FIELDS], key=f"{prefix}_sort", **bound)
     descending = cols[4].toggle("Descending", key=f"{prefix}_desc", **bound)
+    picked["disagree"] = cols[5].toggle("Model disagrees", key=f"{prefix}_disagree",
+                                        help="Only items whose model prediction differs from the label", **bound)
     try:
         filters = browse.Filters(modality=modality, search=search or "", metric=metric, lo=lo, hi=hi, **picked)
     except DataStewardError as exc:
