@@ -1,4 +1,5 @@
-"""Review in a real browser: find a flag by a shared link and a search, export it, confirm it; the DB follows.
+"""Review in a real browser: find a flag by a shared link and a search, export it, confirm it, send another back and
+download its return report; the DB follows.
 
 Saves the README screenshots of Home, Review and Scorecard on the scanned demo.
 """
@@ -36,7 +37,7 @@ def url_params(page) -> dict[str, list[str]]:
     return parse_qs(urlparse(page.url).query)
 
 
-def test_flag_found_exported_and_confirmed_in_the_browser(scanned_demo, streamlit_server, page):
+def test_flags_found_exported_confirmed_and_sent_back_in_the_browser(scanned_demo, streamlit_server, page):
     ds = store.open_dataset(scanned_demo)
     _, rows = review.queue(ds, limit=1, status="open", check="dark")
     target = rows[0]
@@ -88,6 +89,27 @@ def test_flag_found_exported_and_confirmed_in_the_browser(scanned_demo, streamli
     page.reload(timeout=TIMEOUT)
     page.get_by_text("0 flags match").wait_for(timeout=TIMEOUT)  # confirmed: no longer open
     assert page.get_by_label("Search by file path or sample id").input_value() == sid
+
+    # send another item back, and download its vendor's return report
+    _, rows = review.queue(ds, limit=2, status="open", check="dark")
+    other = next(r for r in rows if r["sample_id"] != sid)
+    page.goto(f"{streamlit_server}/review?dataset={scanned_demo}&check=dark&q={other['sample_id']}"
+              f"&rvendor={other['vendor']}", timeout=TIMEOUT)
+    page.get_by_text("1 flags match").wait_for(timeout=TIMEOUT)
+    page.locator('[data-testid="stMultiSelect"]').filter(has_text="Select flags to act on").click()
+    page.get_by_role("option").first.click()
+    page.keyboard.press("Escape")
+    reason = page.get_by_label("Reason or comment")
+    reason.fill("<b>too dark</b> to label")
+    reason.press("Enter")
+    page.get_by_role("button", name="Send back to vendor").click()
+    page.get_by_text("send back: 1 flags updated").wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Return report (HTML)").click()
+    assert download.value.suggested_filename == f"{scanned_demo}-returns-{other['vendor']}.html"
+    report = Path(download.value.path()).read_text(encoding="utf-8")
+    assert Path(other["filepath"]).name in report and "&lt;b&gt;too dark&lt;/b&gt; to label" in report
+    assert f"vendor {other['vendor']}" in report
 
     page.goto(f"{streamlit_server}/scorecard?dataset={scanned_demo}", timeout=TIMEOUT)
     page.get_by_text("Annotators").first.wait_for(timeout=TIMEOUT)
