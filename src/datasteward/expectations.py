@@ -32,58 +32,150 @@ def contract_path(ds) -> str | None:
 # --- acceptance per batch --------------------------------------------------------
 
 def acceptance(ds, contract: Contract) -> pd.DataFrame:
-    """Every gate and coverage rule on every batch, pass or fail, with example items.
+    """Every gate and coverage rule on every batch, pass or fail, with example items of the failures.
 
-    The rules are evaluated by :func:`datasteward.gate.evaluate`, exactly as
-    ``datasteward gate`` does, on a slim table read from the database (only the
-    fields the contract's rules need, and only the open flags).
+    Counted in the database by :func:`evaluate`, with the rules of
+    :func:`datasteward.gate.evaluate` (what ``datasteward gate`` runs).
 
     Returns
     -------
     DataFrame
         One row per (batch, rule): ``batch``, ``rule``, ``kind`` (``rejection``,
         ``gate`` or ``coverage``), ``value``, ``limit``, ``passed``, ``detail`` and
-        ``examples`` (a list of ``{"id", "name", "modality"}`` dicts). Batches in
-        delivery order.
+        ``examples`` (a list of ``{"id", "name", "modality"}`` dicts, for failing
+        rules). Batches in delivery order.
     """
-    table = _gate_table(ds, contract)
-    info = ds.info or {}
-    results = gate.evaluate(table, contract, alpha_by_batch=(info.get("scan") or {}).get("alpha_by_batch"),
-                            rejected=gate.rejected_batches(ds), batches=store.batch_order(ds))
-    by_path = {p: (i, m) for i, p, m in zip(table["id"], table["filepath"], table["modality"])} if len(table) else {}
     coverage = {rule.name for rule in contract.coverage}
     rows = []
-    for r in results:
+    for r in evaluate(ds, contract):
         kind = "rejection" if r.rule == "not rejected" else "coverage" if r.rule in coverage else "gate"
-        examples = [{"id": by_path.get(p, (None, None))[0], "name": Path(p).name if p else "",
-                     "modality": by_path.get(p, (None, None))[1]} for p in r.examples]
         rows.append({"batch": r.batch, "rule": r.rule, "kind": kind, "value": r.value, "limit": r.limit,
-                     "passed": r.passed, "detail": r.detail, "examples": examples})
+                     "passed": r.passed, "detail": r.detail, "examples": r.examples})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def _gate_table(ds, contract: Contract) -> pd.DataFrame:
-    """The columns :func:`gate.evaluate` reads, one row per sample, projected in the database."""
-    project = {"media_path": 1, "batch": 1, "modality": 1,
-               "flags": {"$map": {"input": {"$filter": {"input": {"$ifNull": ["$flags", []]},
-                                                        "cond": {"$eq": ["$$this.status", "open"]}}},
-                                  "in": {"status": "$$this.status", "severity": "$$this.severity"}}}}
-    columns: dict[str, str] = {}
+def evaluate(ds, contract: Contract, *, batches: list[str] | None = None) -> list[gate.RuleResult]:
+    """:func:`datasteward.gate.evaluate` for a stored dataset, counted in MongoDB instead of a table in memory.
+
+    The same rules, values, limits and details; ``examples`` are given for
+    failing rules only, as ``{"id", "name", "modality"}`` dicts (up to
+    :data:`gate.EXAMPLES`, in the dataset's order), so a page can link them.
+    """
+    info = ds.info or {}
+    alpha_by_batch = (info.get("scan") or {}).get("alpha_by_batch") or {}
+    rejected = gate.rejected_batches(ds)
+    names = batches or store.batch_order(ds)
+    totals = _batch_counts(ds, contract)
+    by_value = {i: _counts_by(ds, rule) for i, rule in enumerate(contract.coverage) if rule.kind == "min_count"}
+    results: list[gate.RuleResult] = []
+    for batch in names:
+        t = totals.get(batch, {})
+        n = t.get("n", 0)
+        if batch in rejected:
+            r = rejected[batch]
+            results.append(gate.RuleResult(batch, "not rejected", None, None, False,
+                                           f"rejected by {r.get('by')} at {r.get('at')}: {r.get('reason')}"))
+        for key, severities in (("max_open_high_rate", ["high"]), ("max_open_rate", ["low", "medium", "high"])):
+            if key not in contract.gate:
+                continue
+            hits = t.get(key, 0)
+            rate = hits / n if n else 0.0
+            high = "high-severity " if key == "max_open_high_rate" else ""
+            results.append(gate.RuleResult(batch, key, rate, contract.gate[key], rate <= contract.gate[key],
+                                           f"{hits} of {n} samples have open {high}flags"))
+            if not results[-1].passed:
+                results[-1].examples = _examples(ds, {"batch": batch, "flags": {"$elemMatch": {
+                    "status": "open", "severity": {"$in": severities}}}})
+        if "min_agreement" in contract.gate:
+            alpha, limit = alpha_by_batch.get(batch), contract.gate["min_agreement"]
+            results.append(gate.RuleResult(batch, "min_agreement", alpha, limit, alpha is None or alpha >= limit,
+                                           "no items with several annotators" if alpha is None else "Krippendorff's alpha"))
+        if "min_samples" in contract.gate:
+            limit = contract.gate["min_samples"]
+            results.append(gate.RuleResult(batch, "min_samples", float(n), limit, n >= limit))
+        for i, rule in enumerate(contract.coverage):
+            if rule.kind == "share":
+                results.append(_share(ds, batch, rule, t.get(f"n{i}", 0), t.get(f"m{i}", 0)))
+            else:
+                results.append(_min_count(ds, batch, rule, by_value[i].get(batch, {})))
+    return results
+
+
+def _value(name: str) -> dict:
+    """A per-item metric as the export has it: ``quality.<name>``, else a top-level field of that name."""
+    return {"$ifNull": [f"$quality.{name}", f"${name}"]}
+
+
+def _share_condition(rule: CoverageRule) -> dict | None:
+    """The aggregation expression of a share rule's condition; None if its metric is not a plain name."""
+    if not rule.metric or not _FIELD.fullmatch(rule.metric):
+        return None
+    value = _value(rule.metric)
+    # $isNumber keeps a missing metric from counting (the gate reads it as NaN, which matches nothing).
+    return {"$and": [{"$isNumber": value},
+                     {"$lt": [value, rule.below]} if rule.below is not None else {"$gt": [value, rule.above]}]}
+
+
+def _batch_counts(ds, contract: Contract) -> dict[str, dict]:
+    """Per batch, in one pass: samples, items with open (high-severity) flags, and each share rule's counts."""
+    def has_open(severities: list[str]) -> dict:
+        return {"$anyElementTrue": [{"$map": {"input": {"$ifNull": ["$flags", []]}, "in": {"$and": [
+            {"$eq": ["$$this.status", "open"]}, {"$in": ["$$this.severity", severities]}]}}}]}
+
+    group: dict = {"_id": "$batch", "n": {"$sum": 1},
+                   "max_open_high_rate": {"$sum": {"$cond": [has_open(["high"]), 1, 0]}},
+                   "max_open_rate": {"$sum": {"$cond": [has_open(["low", "medium", "high"]), 1, 0]}}}
     for i, rule in enumerate(contract.coverage):
-        name = rule.metric if rule.kind == "share" else rule.by
-        if name and _FIELD.fullmatch(name):
-            alias = f"c{i}"
-            columns[alias] = name
-            project[alias] = {"$ifNull": [f"$quality.{name}", f"${name}"]} if rule.kind == "share" else f"${name}"
-    docs = list(ds._sample_collection.find({}, project))
-    frame = pd.DataFrame({
-        "id": [str(d["_id"]) for d in docs], "filepath": [d.get("media_path") for d in docs],
-        "batch": [d.get("batch") for d in docs], "modality": [d.get("modality") for d in docs],
-        "flags": [d.get("flags") or [] for d in docs],
-    })
-    for alias, name in columns.items():
-        frame[name] = [d.get(alias) for d in docs]
-    return frame
+        inside = {"$eq": ["$modality", rule.modality]} if rule.modality else True
+        group[f"n{i}"] = {"$sum": {"$cond": [inside, 1, 0]}}
+        cond = _share_condition(rule) if rule.kind == "share" else None
+        if cond is not None:
+            group[f"m{i}"] = {"$sum": {"$cond": [{"$and": [inside, cond]}, 1, 0]}}
+    return {d["_id"]: d for d in ds._sample_collection.aggregate([{"$group": group}], allowDiskUse=True)}
+
+
+def _scope(batch: str, rule: CoverageRule) -> dict:
+    return {"batch": batch, **({"modality": rule.modality} if rule.modality else {})}
+
+
+def _share(ds, batch: str, rule: CoverageRule, n: int, matching: int) -> gate.RuleResult:
+    share = matching / n if n else 0.0
+    cond = f"{rule.metric} {'<' if rule.below is not None else '>'} {rule.below if rule.below is not None else rule.above}"
+    result = gate.RuleResult(batch, rule.name, share, rule.min, share >= rule.min, f"{matching} of {n} items have {cond}")
+    expr = _share_condition(rule)
+    if not result.passed and expr is not None:
+        result.examples = _examples(ds, {**_scope(batch, rule), "$expr": expr})
+    return result
+
+
+def _min_count(ds, batch: str, rule: CoverageRule, counts: dict) -> gate.RuleResult:
+    short = {k: v for k, v in counts.items() if v < rule.min}
+    detail = ", ".join(f"{k}: {v}" for k, v in short.items()) or f"every {rule.by} has at least {rule.min:g}"
+    lowest = float(min(counts.values())) if counts else 0.0
+    result = gate.RuleResult(batch, rule.name, lowest, rule.min, bool(counts) and not short, detail)
+    if short:
+        result.examples = _examples(ds, {**_scope(batch, rule), rule.by: {"$in": list(short)}})
+    return result
+
+
+def _counts_by(ds, rule: CoverageRule) -> dict[str, dict]:
+    """Batch -> {value of ``rule.by``: items}, most first, within the rule's modality (missing values left out)."""
+    if not rule.by or not _FIELD.fullmatch(rule.by):
+        return {}
+    match = {rule.by: {"$ne": None}, **({"modality": rule.modality} if rule.modality else {})}
+    rows = ds._sample_collection.aggregate([{"$match": match},
+                                            {"$group": {"_id": {"batch": "$batch", "value": f"${rule.by}"}, "n": {"$sum": 1}}},
+                                            {"$sort": {"n": -1, "_id.value": 1}}])
+    out: dict[str, dict] = {}
+    for d in rows:
+        out.setdefault(d["_id"].get("batch"), {})[d["_id"].get("value")] = d["n"]
+    return out
+
+
+def _examples(ds, query: dict) -> list[dict]:
+    docs = ds._sample_collection.find(query, {"media_path": 1, "modality": 1}).sort("_id", 1).limit(gate.EXAMPLES)
+    return [{"id": str(d["_id"]), "name": Path(d.get("media_path") or "").name, "modality": d.get("modality")}
+            for d in docs]
 
 
 def describe(contract: Contract, rule: str) -> str:
@@ -112,24 +204,15 @@ def coverage_breakdown(ds, rule: CoverageRule) -> pd.DataFrame:
     """
     match = {"modality": rule.modality} if rule.modality else {}
     if rule.kind == "min_count":
-        key = rule.by if rule.by and _FIELD.fullmatch(rule.by) else None
-        cols = ["batch", rule.by or "value", "items", "passed"]
-        if key is None:
-            return pd.DataFrame(columns=cols)
-        pipeline = [{"$match": {**match, key: {"$ne": None}}},
-                    {"$group": {"_id": {"batch": "$batch", "value": f"${key}"}, "n": {"$sum": 1}}}]
-        rows = [{"batch": d["_id"].get("batch"), key: d["_id"].get("value"), "items": d["n"]}
-                for d in ds._sample_collection.aggregate(pipeline)]
-        frame = pd.DataFrame(rows, columns=cols[:3])
+        key = rule.by or "value"
+        rows = [{"batch": b, key: v, "items": n} for b, counts in _counts_by(ds, rule).items() for v, n in counts.items()]
+        frame = pd.DataFrame(rows, columns=["batch", key, "items"])
         frame["passed"] = frame["items"] >= rule.min
         return _in_batch_order(ds, frame, key)
     cols = ["batch", "language", "items", "matching", "share", "passed"]
-    if not rule.metric or not _FIELD.fullmatch(rule.metric):
+    cond = _share_condition(rule)
+    if cond is None:
         return pd.DataFrame(columns=cols)
-    value = {"$ifNull": [f"$quality.{rule.metric}", f"${rule.metric}"]}
-    # Documents hold numbers or nothing; $isNumber keeps a missing metric from counting as 0.
-    cond = {"$and": [{"$isNumber": value},
-                     {"$lt": [value, rule.below]} if rule.below is not None else {"$gt": [value, rule.above]}]}
     pipeline = [{"$match": match},
                 {"$group": {"_id": {"batch": "$batch", "language": "$language"}, "n": {"$sum": 1},
                             "m": {"$sum": {"$cond": [cond, 1, 0]}}}}]

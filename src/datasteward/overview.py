@@ -25,21 +25,21 @@ def kpis(ds) -> dict:
         ``flagged_share``; ``open_high`` (open high-severity flags) and
         ``items_high``; ``alpha`` (Krippendorff's alpha of the last scan, or None).
     """
-    coll = ds._sample_collection
-    samples = coll.count_documents({})
-    scanned = coll.count_documents({"$or": [{"scan_state": {"$type": "object"}}, {"quality": {"$type": "object"}}]})
-    pipeline = [
-        {"$match": {"flags.status": "open"}},
-        {"$project": {"open": _OPEN}},
-        {"$project": {"n": {"$size": "$open"},
+    is_doc = lambda field: {"$eq": [{"$type": field}, "object"]}  # noqa: E731
+    pipeline = [  # one pass over the samples
+        {"$project": {"scanned": {"$cond": [{"$or": [is_doc("$scan_state"), is_doc("$quality")]}, 1, 0]},
+                      "open": _OPEN}},
+        {"$project": {"scanned": 1, "n": {"$size": "$open"},
                       "high": {"$size": {"$filter": {"input": "$open", "cond": {"$eq": ["$$this.severity", "high"]}}}}}},
-        {"$group": {"_id": None, "open_flags": {"$sum": "$n"}, "items_flagged": {"$sum": 1},
-                    "open_high": {"$sum": "$high"}, "items_high": {"$sum": {"$cond": [{"$gt": ["$high", 0]}, 1, 0]}}}},
+        {"$group": {"_id": None, "samples": {"$sum": 1}, "scanned": {"$sum": "$scanned"}, "open_flags": {"$sum": "$n"},
+                    "items_flagged": {"$sum": {"$cond": [{"$gt": ["$n", 0]}, 1, 0]}}, "open_high": {"$sum": "$high"},
+                    "items_high": {"$sum": {"$cond": [{"$gt": ["$high", 0]}, 1, 0]}}}},
     ]
-    counts = next(iter(coll.aggregate(pipeline)), {})
-    out = {"samples": samples, "scanned": scanned, "scanned_share": scanned / samples if samples else 0.0}
-    for key in ("open_flags", "items_flagged", "open_high", "items_high"):
-        out[key] = int(counts.get(key, 0))
+    counts = next(iter(ds._sample_collection.aggregate(pipeline, allowDiskUse=True)), {})
+    out = {key: int(counts.get(key, 0))
+           for key in ("samples", "scanned", "open_flags", "items_flagged", "open_high", "items_high")}
+    samples = out["samples"]
+    out["scanned_share"] = out["scanned"] / samples if samples else 0.0
     out["flagged_share"] = out["items_flagged"] / samples if samples else 0.0
     out["alpha"] = ((ds.info or {}).get("scan") or {}).get("alpha_dataset")
     return out
@@ -66,7 +66,7 @@ def top_problems(ds, *, limit: int | None = 10) -> pd.DataFrame:
     # A contract change between scans can leave one check's flags under two owners; one row per check and owner.
     frame = (frame.groupby(["check", "owner"], dropna=False, as_index=False)
              .agg(severity=("severity", "first"), open_flags=("open_flags", "sum")))
-    samples = ds._sample_collection.count_documents({})
+    samples = ds._sample_collection.estimated_document_count()  # collection metadata: no scan
     frame["share"] = frame["open_flags"] / samples if samples else 0.0
     frame["describes"] = [REGISTRY[c].describes if c in REGISTRY else "" for c in frame["check"]]
     frame = frame.sort_values(["open_flags", "check"], ascending=[False, True]).reset_index(drop=True)
