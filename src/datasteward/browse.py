@@ -15,7 +15,7 @@ import html
 import json
 import re
 import urllib.parse
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import altair as alt
@@ -333,10 +333,6 @@ def describe(filters: Filters) -> str:
     if filters.search:
         parts.append(f"search {filters.search!r}")
     return "; ".join(parts)
-
-
-def filter_names() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(Filters))
 
 
 # --- pictures -------------------------------------------------------------------

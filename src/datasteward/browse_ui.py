@@ -99,7 +99,7 @@ def filter_bar(name: str, stamp: tuple, modality: str, prefix: str) -> tuple[bro
     hi = cols[2].number_input("to", value=None, key=f"{prefix}_hi", format="%g", **bound)
     sort = cols[3].selectbox("Sort by", [NO_SORT, *metrics, *SORT_FIELDS], key=f"{prefix}_sort", **bound)
     descending = cols[4].toggle("Descending", key=f"{prefix}_desc", **bound)
-    picked["disagree"] = cols[5].toggle("Model disagrees", key=f"{prefix}_disagree",
+    picked["disagree"] = cols[5].toggle("Disagrees", key=f"{prefix}_disagree",
                                         help="Only items whose model prediction differs from the label", **bound)
     try:
         filters = browse.Filters(modality=modality, search=search or "", metric=metric, lo=lo, hi=hi, **picked)
