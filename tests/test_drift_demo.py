@@ -90,3 +90,25 @@ def test_the_scan_keeps_the_tables_and_reviews_do_not_invalidate_them(scanned_de
     assert again["computed_at"].iloc[0] == first["computed_at"].iloc[0]  # read back, not recomputed
     fresh = drift.cached_drift(ds, "vendor", refresh=True)
     assert fresh[["group", "metric", "verdict"]].equals(first[["group", "metric", "verdict"]])
+
+
+def test_the_command_line_gives_the_same_alerts_as_table_json_and_self_contained_html(scanned_demo, tables, tmp_path,
+                                                                                    capsys):
+    import json
+
+    from datasteward.cli import main
+
+    expected = drift.alerts(tables["language"])
+    assert main(["drift", scanned_demo, "--by", "language", "--format", "json", "--output",
+                 str(tmp_path / "d.json")]) == 0
+    records = json.loads((tmp_path / "d.json").read_text())
+    assert [(r["group"], r["metric"], r["owner"]) for r in records] == \
+        list(zip(expected["group"], expected["metric"], expected["owner"]))
+    assert main(["drift", scanned_demo, "--by", "language"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{len(expected)} drift alerts") and "sw · b04" in out
+    assert main(["drift", scanned_demo, "--by", "language", "--format", "html", "--output",
+                 str(tmp_path / "d.html")]) == 0
+    page = (tmp_path / "d.html").read_text()
+    assert "<script" not in page and "http" not in page  # nothing to run, nothing to download
+    assert page.count("<tr><td>") == len(expected) and "sw · b04" in page

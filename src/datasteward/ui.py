@@ -10,6 +10,26 @@ import streamlit as st
 from datasteward import store
 
 
+def _leave_pages_directory_mode() -> None:
+    """Route every request through ``app.py``'s ``st.navigation``, even a shared link opened first on a fresh server.
+
+    Streamlit treats an app with a ``pages/`` folder as an old-style multipage app
+    until the entry point has called ``st.navigation`` once; until then a link such
+    as ``/review?dataset=x`` runs ``pages/review.py`` alone, without the sidebar and
+    the dataset picker. Every page imports this module, so the first such run
+    switches the mode off and reruns, and the rerun goes through ``app.py``.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
+
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Start librosa's first (numba-compiling) call in the background, once per server."""
