@@ -327,8 +327,12 @@ def generate(name: str, n: int, seed: int = 0, *, rates: dict[str, float] | None
 
         history_collection(ds).insert_many(writer.history, ordered=False)
     _create_indexes(ds)
-    store.set_info(ds, "scan", writer.scan_info())
     store.set_info(ds, "synthetic", {"samples": n, "seed": seed, "rates": rates})
+    store.set_info(ds, "scan", writer.scan_info())
+    # What a scan keeps for the Drift page, computed as the scan would (after the scan info it depends on).
+    from datasteward import drift
+
+    drift.precompute(ds)
     report = SynthReport(name, n, seconds=0.0)
     report.flags = {c: int(v.sum()) for c, v in p.fired.items()}
     report.eligible = {c: int(v.sum()) for c, v in p.eligible.items()}
