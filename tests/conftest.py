@@ -96,7 +96,7 @@ def streamlit_server(demo_dataset):
     log = open(_ROOT / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
     )
     try:

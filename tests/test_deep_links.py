@@ -22,7 +22,7 @@ def fresh_server(scanned_demo, tmp_path):
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
     try:
         wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=120)
