@@ -32,6 +32,8 @@ def test_explore_demo_notebook_runs(scanned_demo):
     charts = [o for o in outputs if "application/vnd.vegalite.v5+json" in o.get("data", {})
               or "application/vnd.vegalite.v6+json" in o.get("data", {})
               or "text/html" in o.get("data", {}) and "vega" in o["data"]["text/html"]]
-    assert len(charts) >= 3  # size, ownership by batch, annotator accuracy
+    assert len(charts) >= 4  # size, ownership by batch, drift of the degraded language, annotator accuracy
+    # The demo degrades Swahili's later batches (noisier audio): the drift section finds it.
+    assert "degraded language: sw; metric: snr_db (owner data_ops)" in text
     tables = [o for o in outputs if "text/html" in o.get("data", {}) and "<table" in o["data"]["text/html"]]
     assert len(tables) >= 4  # modality counts, flags by check, by status, queue, scorecard
