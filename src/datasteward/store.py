@@ -67,9 +67,16 @@ def open_dataset(name: str, *, create: bool = False) -> "fo.Dataset":
 
 
 def delete_dataset(name: str) -> None:
+    """Delete the dataset and what Data Steward keeps beside it (summaries, drift tables, revision counter)."""
+    import fiftyone.core.odm as foo
+
     fo = fo_module()
     if name in fo.list_datasets():
         fo.load_dataset(name).delete()
+    db = foo.get_db_conn()
+    db[SUMMARIES].delete_one({"_id": name})
+    db[REVISIONS].delete_one({"_id": name})
+    db["datasteward_drift"].delete_many({"dataset": name})
 
 
 def _declare_schema(ds) -> None:
@@ -177,22 +184,53 @@ def sample_ids_by(ds, field: str) -> dict[str, str]:
 
 
 def batch_order(ds) -> list[str]:
-    """Batch names ordered by their earliest delivery time, falling back to name order."""
-    rows = ds._aggregate(pipeline=[{"$group": {"_id": "$batch", "t": {"$min": "$collected_at"}}}])
-    pairs = [(r["_id"], r["t"]) for r in rows if r["_id"] is not None]
+    """Batch names ordered by their earliest delivery time, falling back to name order (kept with :func:`summary`)."""
+    return [b for b in summary(ds)["batch"]["batch"] if b != MISSING]
+
+
+def _batch_order(ds) -> list[str]:
+    """:func:`batch_order` counted afresh: the first dated entry of each batch on the ``(batch, collected_at)`` index."""
+    coll = ds._sample_collection
+    coll.create_index([("batch", 1), ("collected_at", 1)])  # a no-op once it exists
+    rows = coll.aggregate([{"$match": {"collected_at": {"$type": "date"}}},
+                           {"$sort": {"batch": 1, "collected_at": 1}},
+                           {"$group": {"_id": "$batch", "t": {"$first": "$collected_at"}}}])
+    earliest = {r["_id"]: r["t"] for r in rows}
+    pairs = [(b, earliest.get(b)) for b in coll.distinct("batch") if b is not None]
     far = datetime.max.replace(tzinfo=None)
     return [b for b, _ in sorted(pairs, key=lambda p: ((p[1].replace(tzinfo=None) if p[1] else far), p[0]))]
+
+
+SUMMARIES = "datasteward_summaries"
 
 
 def summary(ds) -> dict[str, pd.DataFrame]:
     """Sample counts by modality, batch (in delivery order), language and vendor.
 
-    Counted in the database; each frame has columns ``[field, "samples"]``, and a
-    missing value shows as :data:`MISSING`.
+    Counted in the database and kept there until samples are added or removed, so
+    a page on a freshly started server reads them instead of scanning 100,000
+    samples. Each frame has columns ``[field, "samples"]``, and a missing value
+    shows as :data:`MISSING`.
     """
+    import fiftyone.core.odm as foo
+
+    coll = ds._sample_collection
+    last = next(iter(coll.find({}, {"_id": 1}).sort("_id", -1).limit(1)), {}).get("_id")
+    basis = {"count": coll.estimated_document_count(), "last": last}
+    kept = foo.get_db_conn()[SUMMARIES]
+    doc = kept.find_one({"_id": ds.name})
+    if doc and doc.get("basis") == basis:
+        return {field: pd.DataFrame(rows, columns=[field, "samples"]) for field, rows in doc["frames"].items()}
+    out = _count_summary(ds)
+    kept.replace_one({"_id": ds.name}, {"basis": basis, "frames": {f: frame.to_dict("records") for f, frame in out.items()}},
+                     upsert=True)
+    return out
+
+
+def _count_summary(ds) -> dict[str, pd.DataFrame]:
     counts = ds.aggregate([fo_module().CountValues(f) for f in SUMMARY_FIELDS])
     out = {}
-    order = batch_order(ds)
+    order = _batch_order(ds)
     for field, values in zip(SUMMARY_FIELDS, counts):
         frame = pd.DataFrame(
             [(MISSING if k is None else k, n) for k, n in values.items()], columns=[field, "samples"]
