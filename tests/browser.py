@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -32,3 +36,20 @@ def wait_for_http(url: str, *, timeout: float = 120.0) -> None:
             last = exc
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")
+
+
+@contextlib.contextmanager
+def streamlit_app(app: Path, log_path: Path, *, timeout: float = 120.0):
+    """Run ``streamlit run app`` on a free port with this process's environment; yields its URL."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=app.parent, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=timeout)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -87,25 +87,10 @@ def demo_dataset() -> str:
 @pytest.fixture(scope="session")
 def streamlit_server(demo_dataset):
     """One `streamlit run app.py` for the session, on a free port, against the test database."""
-    import subprocess
-    import sys
+    from browser import streamlit_app
 
-    from browser import free_port, wait_for_http
-
-    port = free_port()
-    log = open(_ROOT / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with streamlit_app(REPO / "app.py", _ROOT / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from browser import free_port, wait_for_http
+from browser import streamlit_app
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -18,19 +14,8 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 @pytest.fixture
 def fresh_server(scanned_demo, tmp_path):
     """A new `streamlit run app.py` that nobody has visited yet."""
-    port = free_port()
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with streamlit_app(REPO / "app.py", tmp_path / "streamlit.log") as url:
+        yield url
 
 
 def finished(page) -> None:
