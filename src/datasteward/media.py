@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
+from datasteward import limits
 from datasteward.errors import MediaError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
@@ -99,14 +102,22 @@ def load_image(path: str | Path, *, draft: bool = True) -> tuple[Image.Image, Im
         The decoded image (RGB or L), at most about 2x ``_DRAFT_SIZE`` when drafted.
     info : ImageInfo
         The true size from the header, the mode, format and byte size.
+
+    Raises
+    ------
+    MediaError
+        If the file cannot be decoded, or is over a limit of :mod:`datasteward.limits`.
     """
+    limit = limits.current()
     size = check_readable(path)
     if size == 0:
         raise MediaError(str(path), "zero-byte file")
+    limits.check_file_size(path, size, limit)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _pillow_pixel_limit(limit.max_pixels):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                limits.check_pixels(path, im.width * im.height, limit)
                 info = ImageInfo(im.width, im.height, im.mode, im.format or "?", size)
                 if draft and im.format == "JPEG":
                     im.draft("RGB", _DRAFT_SIZE)
@@ -115,12 +126,29 @@ def load_image(path: str | Path, *, draft: bool = True) -> tuple[Image.Image, Im
     except UnidentifiedImageError as exc:
         raise MediaError(str(path), "not a recognised image format") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise MediaError(str(path), f"image too large to decode safely ({exc})") from exc
+        found = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow refused the size in the header
+        raise limits.over_pixels(path, int(found.group(1)) if found else None, limit) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaError(str(path), f"cannot decode image ({exc})") from exc
     if info.width == 0 or info.height == 0:
         raise MediaError(str(path), f"image has zero size ({info.width}x{info.height})")
     return decoded, info
+
+
+@contextmanager
+def _pillow_pixel_limit(pixels: int):
+    """Pillow's own decompression-bomb guard at ``pixels`` while an image is opened.
+
+    Pillow checks the size in the header before decompressing anything. The
+    setting is global, so it is put back afterwards: Pillow opens its own
+    bitmap fonts with it too.
+    """
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = pixels
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
 
 
 def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, AudioInfo]:
@@ -134,24 +162,37 @@ def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, Audi
     y : np.ndarray
         Shape ``(n,)`` when ``mono``, else ``(channels, n)``; float32 in [-1, 1].
     info : AudioInfo
+
+    Raises
+    ------
+    MediaError
+        If the file cannot be decoded, or is over a limit of :mod:`datasteward.limits`.
     """
     import soundfile as sf
 
+    limit = limits.current()
     size = check_readable(path)
     if size == 0:
         raise MediaError(str(path), "zero-byte file")
+    limits.check_file_size(path, size, limit)
     try:
         with sf.SoundFile(str(path)) as f:  # one open for the samples and the container facts
             sr, container, subtype = f.samplerate, f.format, f.subtype
+            if sr > 0:
+                limits.check_audio_seconds(path, f.frames / sr, limit)  # from the header, before decoding
             data = f.read(dtype="float32", always_2d=True)
+    except limits.OverLimit:
+        raise
     except Exception as sf_exc:  # libsndfile raises LibsndfileError, RuntimeError or TypeError
         if Path(path).suffix.lower() in _SNDFILE_NATIVE:
             # libsndfile reads these containers fully; if it fails, the file is damaged, and
             # ffmpeg's tolerant decoder would hide that (a truncated FLAC decodes "fine").
             raise MediaError(str(path), f"cannot decode audio ({_short(sf_exc)})") from sf_exc
         try:
-            data, sr, container = _load_with_audioread(path)
+            data, sr, container = _load_with_audioread(path, limit)
             subtype = "decoded by ffmpeg"
+        except limits.OverLimit:
+            raise
         except Exception as exc:
             raise MediaError(str(path), f"cannot decode audio ({_short(sf_exc)})") from exc
     if data.shape[0] == 0:
@@ -161,11 +202,13 @@ def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, Audi
     return (y.mean(axis=0) if mono else y), info
 
 
-def _load_with_audioread(path: str | Path) -> tuple[np.ndarray, int, str]:
+def _load_with_audioread(path: str | Path, limit: limits.Limits) -> tuple[np.ndarray, int, str]:
     import audioread
 
     with audioread.audio_open(str(path)) as f:
         sr, channels = f.samplerate, f.channels
+        if f.duration:
+            limits.check_audio_seconds(path, float(f.duration), limit)
         raw = b"".join(f)
     pcm = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
     if channels <= 0 or pcm.size == 0:

@@ -288,10 +288,36 @@ def _mirror_tags(ds, sample_id: str) -> None:
     """Rebuild the tag mirror from the flags (tags never decide anything)."""
     from bson import ObjectId
 
-    doc = ds._sample_collection.find_one({"_id": ObjectId(sample_id)}, {"flags": 1, "tags": 1})
+    doc = ds._sample_collection.find_one({"_id": ObjectId(sample_id)}, {"flags": 1, "tags": 1, "flags_rev": 1})
     tags = flaglib.derived_tags(doc.get("tags"), doc.get("flags"))
     if tags != doc.get("tags"):
-        ds._sample_collection.update_one({"_id": ObjectId(sample_id)}, {"$set": {"tags": tags}})
+        # Only over the flags just read: if another reviewer changed them since, their own
+        # mirror (which reads after their change) writes the tags, and this stale one must not.
+        ds._sample_collection.update_one({"_id": ObjectId(sample_id), "flags_rev": doc.get("flags_rev")},
+                                         {"$set": {"tags": tags}})
+
+
+def rebuild_tags(ds, *, batch_size: int = 1000) -> int:
+    """Rebuild every sample's tag mirror from its flags; returns how many samples' tags were corrected.
+
+    Tags decide nothing: an edit of ``flag:*`` or ``review:*`` tags in the
+    FiftyOne App changes no review decision, and this puts the mirror back.
+    The sample's own tags (any other prefix) are kept.
+    """
+    from pymongo import UpdateOne
+
+    coll = ds._sample_collection
+    changed, ops = 0, []
+    for doc in coll.find({}, {"flags.check": 1, "flags.status": 1, "tags": 1}):
+        tags = flaglib.derived_tags(doc.get("tags"), doc.get("flags"))
+        if tags != (doc.get("tags") or []):
+            ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"tags": tags}}))
+        if len(ops) >= batch_size:
+            changed += coll.bulk_write(ops, ordered=False).modified_count
+            ops = []
+    if ops:
+        changed += coll.bulk_write(ops, ordered=False).modified_count
+    return changed
 
 
 def history_collection(ds):
