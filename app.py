@@ -6,6 +6,7 @@ from datasteward import ui
 
 st.set_page_config(page_title="Data Steward", layout="wide")
 ui.warm_up()
+ui.require_login()  # only when .streamlit/secrets.toml configures [auth]
 
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),

@@ -98,6 +98,8 @@ def import_source(
             if result.get("media_error"):
                 report.corrupt += 1
                 report.warn(where, f"{rec.media_path.name}: {result['media_error']}; imported as corrupt")
+            elif note := media.container_mismatch(rec.media_path, (result.get("audio") or {}).get("container")):
+                report.warn(where, f"{rec.media_path.name}: {note}; decoded anyway")
             samples.append(_sample_fields(rec, result))
     if strict and (report.errors or report.corrupt):
         report.aborted = True

@@ -122,7 +122,7 @@ def load_image(path: str | Path, *, draft: bool = True) -> tuple[Image.Image, Im
                 if draft and im.format == "JPEG":
                     im.draft("RGB", _DRAFT_SIZE)
                 im.load()
-                decoded = im.convert("RGB") if im.mode not in ("RGB", "L") else im.copy()
+                decoded, info = _displayable(im, info)
     except UnidentifiedImageError as exc:
         raise MediaError(str(path), "not a recognised image format") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -190,6 +190,7 @@ def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, Audi
             raise MediaError(str(path), f"cannot decode audio ({_short(sf_exc)})") from sf_exc
         try:
             data, sr, container = _load_with_audioread(path, limit)
+            container = sniff_container(path) or container
             subtype = "decoded by ffmpeg"
         except limits.OverLimit:
             raise
@@ -197,9 +198,68 @@ def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, Audi
             raise MediaError(str(path), f"cannot decode audio ({_short(sf_exc)})") from exc
     if data.shape[0] == 0:
         raise MediaError(str(path), "audio has no samples")
+    _require_finite(path, data)
     info = AudioInfo(int(sr), int(data.shape[1]), int(data.shape[0]), data.shape[0] / float(sr), container, subtype, size)
     y = data.T
     return (y.mean(axis=0) if mono else y), info
+
+
+# The container a file's first bytes announce, and the one its extension promises.
+_EXTENSION_CONTAINERS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".opus": "OGG", ".mp3": "MP3",
+                         ".m4a": "MP4", ".aac": "MP4", ".aiff": "AIFF", ".aif": "AIFF"}
+
+
+def sniff_container(path: str | Path) -> str | None:
+    """The audio container named by the file's magic bytes (``MP4``, ``MP3``, ``WAV``...), or None if unknown."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    if head[4:8] == b"ftyp":
+        return "MP4"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[:4] in (b"fLaC", b"OggS") or head[:4] == b"FORM":
+        return {b"fLaC": "FLAC", b"OggS": "OGG", b"FORM": "AIFF"}[head[:4]]
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "MP3"
+    return None
+
+
+def container_mismatch(path: str | Path, container: str | None) -> str | None:
+    """Words saying that the file is not the container its extension names (an .mp3 that is really MP4), else None."""
+    expected = _EXTENSION_CONTAINERS.get(Path(path).suffix.lower())
+    if expected and container in _EXTENSION_CONTAINERS.values() and container != expected:
+        return f"the file is {container} audio, not {expected} as its {Path(path).suffix} extension says"
+    return None
+
+
+def _displayable(im: Image.Image, info: ImageInfo) -> tuple[Image.Image, ImageInfo]:
+    """RGB or L pixels as the image is meant to be seen, and its info with the size as shown.
+
+    The EXIF orientation is applied (a phone photo stored sideways is measured
+    and shown upright), and 16-bit or 32-bit pixels are scaled to 8 bits rather
+    than clipped (a plain conversion turns every 16-bit value above 255 white).
+    """
+    from PIL import ImageOps
+
+    orientation = im.getexif().get(0x0112)
+    im = ImageOps.exif_transpose(im)
+    if orientation in (5, 6, 7, 8):
+        info = ImageInfo(info.height, info.width, info.mode, info.format, info.size_bytes)
+    if im.mode.startswith("I") or im.mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        peak = float(np.nanmax(a)) if a.size else 0.0
+        full = 65535.0 if im.mode.startswith("I;16") or 255 < peak <= 65535 else 255.0 if peak <= 255 else peak
+        im = Image.fromarray(np.clip(np.nan_to_num(a) / full * 255.0, 0, 255).astype(np.uint8), "L")
+    return (im.convert("RGB") if im.mode not in ("RGB", "L") else im), info
+
+
+def _require_finite(path: str | Path, data: np.ndarray) -> None:
+    """Refuse audio holding NaN or infinite samples: no level, rate or spectrum of it means anything."""
+    finite = np.isfinite(data)
+    if not finite.all():
+        nan = int(np.isnan(data).sum())
+        raise MediaError(str(path), f"{data.size - int(finite.sum()):,} audio samples are not finite numbers "
+                                    f"({nan:,} NaN, {data.size - int(finite.sum()) - nan:,} infinite)")
 
 
 def _load_with_audioread(path: str | Path, limit: limits.Limits) -> tuple[np.ndarray, int, str]:

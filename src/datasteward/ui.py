@@ -86,8 +86,30 @@ def require_dataset() -> str:
     return name
 
 
+def auth_configured() -> bool:
+    """Whether login is on: ``.streamlit/secrets.toml`` has Streamlit's ``[auth]`` section."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def require_login() -> None:
+    """When login is on and nobody is logged in, show a login button and stop the run."""
+    if auth_configured() and not st.user.is_logged_in:
+        st.title("Data Steward")
+        st.info("Log in to review this team's data.")
+        st.button("Log in", key="login", on_click=st.login, type="primary")
+        st.stop()
+
+
 def current_user() -> str:
-    """The name given at start (``DATASTEWARD_USER``) or in the sidebar."""
+    """The logged-in identity when login is on; else the name given at start (``DATASTEWARD_USER``) or in the sidebar."""
+    if auth_configured():
+        actor = current_actor()
+        st.sidebar.text(f"Signed in as {actor.name} ({actor.role})")
+        st.sidebar.button("Log out", key="logout", on_click=st.logout)
+        return actor.name
     default = os.environ.get("DATASTEWARD_USER") or os.environ.get("USER") or "anonymous"
     return st.sidebar.text_input("Your name", value=st.session_state.get("user", default), key="user")
 
@@ -101,9 +123,20 @@ def scan_info(name: str, stamp: tuple) -> dict:
 
 
 def current_actor():
-    """The current user as a review :class:`~datasteward.review.Actor`; the role comes from ``DATASTEWARD_ROLE``."""
+    """The current user as a review :class:`~datasteward.review.Actor`.
+
+    With login on, the name is the login identity and the role comes from the
+    roles mapping (:mod:`datasteward.auth`); without it, the name given at start
+    and the role from ``DATASTEWARD_ROLE``.
+    """
+    from datasteward import auth
     from datasteward.review import Actor
 
+    if auth_configured():
+        who = auth.identity(st.user) if st.user.is_logged_in else None
+        if who is None:
+            return Actor("anonymous", "viewer")
+        return Actor(who, auth.role_for(who, auth.read_roles(secrets=st.secrets)))
     name = st.session_state.get("user") or os.environ.get("DATASTEWARD_USER") or "anonymous"
     return Actor(name, os.environ.get("DATASTEWARD_ROLE", "reviewer"))
 

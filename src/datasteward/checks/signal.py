@@ -323,7 +323,7 @@ def _duration_outlier(t: pd.DataFrame) -> tuple[str, pd.Series, pd.Series]:
     score = np.fmax(score, (short + CUT_OFF_EVIDENCE).where(mid_speech & (short > 0)))
     detail = ("speech " + _fmt(speech, 2) + " s, z " + _fmt(z_len, 1)
               + pd.Series(np.where(cut, np.where(mid_speech, ", ends mid-speech", ", ends early")
-                                   + ": " + _fmt(short, 1) + " SD short for its transcript", ""), index=t.index))
+                                   + ": " + _fmt(short, 1) + " SD short for its transcript", ""), index=t.index, dtype=str))
     return "duration_outlier", score, detail
 
 

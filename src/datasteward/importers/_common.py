@@ -97,6 +97,7 @@ def fold_rows(
     seen_answers: dict[tuple, int] = {}
     for line, row in rows:
         report.rows += 1
+        row = _valid_text(row, f"{source_file}:{line}" if line is not None else str(source_file), report)
         rel = clean(row.get("filepath"))
         where = f"{source_file}:{line}" if line is not None else f"{source_file}/{rel}"
         if rel is None:
@@ -135,6 +136,23 @@ def fold_rows(
     for rec in records.values():
         _consensus_from_annotations(rec)
     return list(records.values())
+
+
+def _valid_text(row: dict, where: str, report: ImportReport) -> dict:
+    """The row with lone surrogates (bytes that were not UTF-8, escaped in JSON) replaced by U+FFFD, and a warning.
+
+    No UTF-8 encoder accepts a lone surrogate, so one left in would make the
+    database write fail for the whole import.
+    """
+    fixed = {}
+    for name, value in row.items():
+        if isinstance(value, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+            bad = next(c for c in value if 0xD800 <= ord(c) <= 0xDFFF)
+            report.warn(where, f"{name} is not valid Unicode text (lone surrogate U+{ord(bad):04X}, from bytes that "
+                               "were not UTF-8); replaced by U+FFFD")
+            value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+        fixed[name] = value
+    return fixed
 
 
 def _transcript(value) -> str | None:
