@@ -183,8 +183,7 @@ def _prepare_image(path: str, digest: str) -> dict:
 def image_pictures(image, path: str, digest: str) -> dict:
     """``filepath`` and ``thumbnail`` for a decoded image; the thumbnail is drawn once per content."""
     thumb = config.derived_dir("thumbnails") / f"{digest}.jpg"
-    if not thumb.exists():
-        media.save_thumbnail(image, thumb)
+    _write_once(thumb, lambda tmp: media.save_thumbnail(image, tmp))
     return {"filepath": path, "thumbnail": str(thumb)}
 
 
@@ -196,17 +195,25 @@ def _prepare_audio(path: str, digest: str) -> dict:
 def audio_pictures(y, sr: int, digest: str) -> dict:
     """``filepath`` and ``thumbnail`` for decoded audio: its spectrogram, drawn once per content."""
     png = config.derived_dir("spectrograms") / f"{digest}.png"
-    if not png.exists():
-        tmp = png.with_suffix(f".{os.getpid()}.tmp.png")
-        media.spectrogram_image(y, sr).save(tmp)
-        os.replace(tmp, png)  # atomic: a crash never leaves a half-written picture behind
+    _write_once(png, lambda tmp: media.spectrogram_image(y, sr).save(tmp))
     return {"filepath": str(png), "thumbnail": str(png)}
+
+
+def _write_once(path: Path, write: Callable[[Path], object]) -> None:
+    """Create ``path`` through ``write(temporary path)`` unless it exists.
+
+    Atomic: a kill mid-write leaves only a temporary file, never half a picture
+    at ``path``, which every later run would take as drawn and keep.
+    """
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp{path.suffix}")
+        write(tmp)
+        os.replace(tmp, path)
 
 
 def _placeholder(text: str) -> str:
     path = config.derived_dir("placeholders") / f"{hashlib.sha1(text.encode()).hexdigest()[:16]}.png"
-    if not path.exists():
-        media.placeholder_image(text).save(path)
+    _write_once(path, lambda tmp: media.placeholder_image(text).save(tmp))
     return str(path)
 
 
