@@ -191,6 +191,10 @@ def test_review_writes_confirmed_before_a_kill_are_all_kept(tmp_path, dataset_na
             history = flag.get("history") or []
             assert flag["version"] == 1 + len(history)
             assert flag["status"] == (history[-1]["after"] if history else "open")
+    # The action in flight may have missed its copy in the history collection; the repair restores it, once.
+    assert review.repair_history(ds) == len(on_flags) - len(in_history)
+    in_history = [(h["sample_id"], h["check"], h["action"], h["version"], h["note"]) for h in review.history(ds)]
+    assert sorted(in_history) == sorted(on_flags)
     # The rerun goes on from where the kill left each flag.
     sid = confirmed[-1][0]
     flag = flag_now(ds, sid, "dark")
@@ -233,3 +237,29 @@ def test_a_picture_cut_off_mid_write_is_drawn_again(monkeypatch, rng, kind):
     with Image.open(draw()) as picture:
         picture.load()  # whole: drawn again, not the half file
     assert picture.width > 0
+
+
+def test_an_action_killed_before_its_history_copy_is_repaired_once(monkeypatch, dataset_name):
+    ids = make_flagged(dataset_name, items=2)
+    ds = store.open_dataset(dataset_name)
+    sid = ids[0]
+    real_log, copies = review._log, []
+
+    def killed_before_copy(ds, sample_id, entry):
+        copies.append((sample_id, entry))
+        raise Killed
+
+    monkeypatch.setattr(review, "_log", killed_before_copy)
+    with pytest.raises(Killed):
+        review.act(ds, sid, "dark", "confirm", Actor("ana"), version=1, assignee="ben")
+    monkeypatch.undo()
+    assert flag_now(ds, sid, "dark")["status"] == "confirmed"  # the decision is kept ...
+    assert review.history(ds, sid) == []  # ... but the history queries do not see it yet
+    review.act(ds, ids[1], "dark", "dismiss", Actor("ana"), version=1)
+    assert review.repair_history(ds) == 1
+    [entry] = review.history(ds, sid)
+    assert (entry["action"], entry["who"], entry["version"], entry["assignee"]) == ("confirm", "ana", 2, "ben")
+    assert review.repair_history(ds) == 0
+    # The killed process's own copy arriving late (a slow writer, not a dead one) is not stored twice.
+    real_log(ds, *copies[0])
+    assert len(review.history(ds, sid)) == 1 and len(review.history(ds)) == 2

@@ -337,8 +337,54 @@ _INDEXED: set[str] = set()
 
 
 def _log(ds, sample_id: str | None, entry: dict) -> None:
-    history_collection(ds).insert_one({"dataset": ds.name, "sample_id": sample_id, **entry})
+    from pymongo.errors import DuplicateKeyError
+
+    try:
+        history_collection(ds).insert_one(_history_doc(ds, sample_id, entry))
+    except DuplicateKeyError:
+        pass  # repair_history copied it from the flag first
     store.touch(ds)
+
+
+def _history_doc(ds, sample_id: str | None, entry: dict) -> dict:
+    """The history document of one entry; a flag's entry is keyed by its flag and version, so it is stored once."""
+    doc = {"dataset": ds.name, "sample_id": sample_id, **entry}
+    if sample_id and entry.get("check") and entry.get("version") is not None:
+        doc["_id"] = f"{ds.name}/{sample_id}/{entry['check']}/{entry['version']}"
+    return doc
+
+
+def repair_history(ds) -> int:
+    """Copy into the history collection each flag action a crash kept out of it; returns how many were missing.
+
+    A review action is one atomic update of the flag, which holds its own
+    history; the copy in the history collection follows it. A process killed in
+    between keeps the decision but leaves it out of the history queries (item
+    history, undo). Safe while others review: a copy is keyed by flag and
+    version, so an action is never stored twice. Label fixes, recorded per item
+    in ``corrections``, are not copied.
+    """
+    from pymongo.errors import BulkWriteError
+
+    coll = history_collection(ds)
+    have = {(d.get("sample_id"), d.get("check"), d.get("version"))
+            for d in coll.find({"dataset": ds.name, "check": {"$ne": None}}, {"sample_id": 1, "check": 1, "version": 1})}
+    missing = []
+    for doc in ds._sample_collection.find({"flags.history.0": {"$exists": True}}, {"flags.history": 1}):
+        sid = str(doc["_id"])
+        for flag in doc.get("flags") or []:
+            for entry in flag.get("history") or []:
+                if entry.get("action") != "fix" and (sid, entry.get("check"), entry.get("version")) not in have:
+                    missing.append(_history_doc(ds, sid, entry))
+    if not missing:
+        return 0
+    try:
+        coll.insert_many(missing, ordered=False)
+        added = len(missing)
+    except BulkWriteError as exc:  # a reviewer's own copy arrived meanwhile
+        added = exc.details["nInserted"]
+    store.touch(ds)
+    return added
 
 
 def log_event(ds, actor: Actor, action: str, note: str = "", **details) -> dict:
