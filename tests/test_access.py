@@ -133,3 +133,33 @@ def test_a_bad_role_or_roles_file_is_a_setup_error(tmp_path):
     bad.write_text("[roles\n")
     with pytest.raises(SetupError, match="cannot read the roles file"):
         auth.read_roles(bad)
+
+
+def test_without_login_the_name_given_at_start_is_recorded(flagged, monkeypatch):  # noqa: F811
+    from test_review_page import act_on_dark, open_review
+
+    ds, dark = flagged
+    monkeypatch.setenv("DATASTEWARD_USER", "solo")
+    at = open_review(ds.name)
+    act_on_dark(at, 1, "confirm")
+    assert "confirm: 1 flags updated" in at.success[0].value
+    [entry] = review.history(ds)
+    assert (entry["who"], entry["role"]) == ("solo", "reviewer")
+
+
+def test_with_auth_configured_nothing_shows_before_a_login(flagged):  # noqa: F811
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+
+    ds, _ = flagged
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:1/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "c", "client_secret": "s",
+                          "server_metadata_url": "http://127.0.0.1:1/.well-known/openid-configuration"}
+    at.query_params["dataset"] = ds.name
+    at.run()
+    assert not at.exception
+    assert at.button(key="login").label == "Log in"
+    assert [t.value for t in at.title] == ["Data Steward"]
+    assert len(at.sidebar.selectbox) == 0 and len(at.sidebar.text_input) == 0  # no dataset picker, no name box

@@ -96,7 +96,7 @@ def auth_configured() -> bool:
 
 def require_login() -> None:
     """When login is on and nobody is logged in, show a login button and stop the run."""
-    if auth_configured() and not st.user.is_logged_in:
+    if auth_configured() and not st.user.get("is_logged_in"):
         st.title("Data Steward")
         st.info("Log in to review this team's data.")
         st.button("Log in", key="login", on_click=st.login, type="primary")
@@ -133,7 +133,7 @@ def current_actor():
     from datasteward.review import Actor
 
     if auth_configured():
-        who = auth.identity(st.user) if st.user.is_logged_in else None
+        who = auth.identity(st.user) if st.user.get("is_logged_in") else None
         if who is None:
             return Actor("anonymous", "viewer")
         return Actor(who, auth.role_for(who, auth.read_roles(secrets=st.secrets)))
