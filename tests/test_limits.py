@@ -153,3 +153,19 @@ def _corrupt_flags(name: str) -> dict[str, str]:
             if flag["check"] == "corrupt_file":
                 out[doc["media_path"]] = flag["detail"]
     return out
+
+
+def test_an_unlabelled_speech_delivery_over_the_length_limit_is_flagged(monkeypatch, tmp_path, dataset_name):
+    """Transcripts and no class labels (plain ASR data): the scan runs and names the clip over the limit."""
+    folder = tmp_path / "delivery"
+    (folder / "speech").mkdir(parents=True)
+    for seconds in (1, 2, 3):
+        pcm16_wav(folder / "speech" / f"{seconds}s.wav", seconds)
+    (folder / "manifest.csv").write_text("filepath,transcript,language\n"
+                                         + "".join(f"speech/{s}s.wav,a tone,en\n" for s in (1, 2, 3)))
+    report = import_source(folder / "manifest.csv", dataset_name, workers=1)
+    assert (report.added, report.corrupt) == (3, 0)
+    monkeypatch.setenv(limits.AUDIO_SECONDS_ENV, "2.5")
+    scan(dataset_name, workers=1)
+    assert _corrupt_flags(dataset_name) == {
+        str(folder / "speech" / "3s.wav"): "audio too long: 3.0 s, over the limit of 2.5 s (DATASTEWARD_MAX_AUDIO_SECONDS)"}

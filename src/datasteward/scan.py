@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from datasteward import flags as flaglib
-from datasteward import media, store
+from datasteward import media, review, store
 from datasteward.parallel import process_pool
 from datasteward.contract import Contract, load_contract
 from datasteward.errors import DataStewardError, MediaError
@@ -93,6 +93,7 @@ def scan(
     started = time.perf_counter()
     ds = store.open_dataset(name)
     store.ensure_scan_fields(ds)
+    review.repair_history(ds)  # review actions a killed process left out of the history collection
     selected = _selected(checks, REGISTRY)
     contract_path = contract or (ds.info or {}).get("contract")
     terms = load_contract(contract_path, REGISTRY)
@@ -255,8 +256,11 @@ TABLE_FIELDS = {
 
 def load_table(ds) -> pd.DataFrame:
     """One row per sample: metadata, labels and every stored metric, for the dataset-level checks."""
-    values = ds.values(list(TABLE_FIELDS.values()))
-    table = pd.DataFrame({name: vals for name, vals in zip(TABLE_FIELDS, values)})
+    schema = ds.get_field_schema()  # a delivery with transcripts only has no `ground_truth` field at all
+    present = {name: path for name, path in TABLE_FIELDS.items() if path == "id" or path.split(".")[0] in schema}
+    values = ds.values(list(present.values()))
+    table = pd.DataFrame({name: vals for name, vals in zip(present, values)})
+    table = table.assign(**{name: None for name in TABLE_FIELDS if name not in present})
     quality = pd.DataFrame([_as_dict(q) for q in table.pop("quality")], index=table.index)
     table["annotations"] = [[_as_dict(a) for a in (anns or [])] for anns in table["annotations"]]
     table["features"] = [None if f is None else np.asarray(f, dtype=np.float32) for f in table["features"]]
