@@ -173,7 +173,10 @@ if details["media_error"]:
     st.warning(f"{Path(details['media_path'] or sid).name}: {details['media_error']}")
 left, right = st.columns([1, 2])
 if details["picture"] and Path(details["picture"]).is_file():
-    left.image(details["picture"], width="stretch")
+    try:
+        left.image(details["picture"], width="stretch")
+    except Exception as exc:  # a picture Streamlit cannot draw (100000x1 pixels, say) must not stop the review
+        left.warning(f"{Path(details['media_path'] or sid).name}: the picture cannot be shown ({exc})")
 facts = {"label": details["label"], "transcript": details["transcript"],
          "prediction": None if details["prediction"] is None else
          f"{details['prediction']} ({details['confidence']:.2f})" if details["confidence"] is not None

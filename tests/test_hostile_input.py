@@ -158,3 +158,32 @@ def test_pages_show_hostile_labels_as_text_and_run_no_script(hostile, streamlit_
     assert dialogs == []
     assert page.locator("main img[src='x']").count() == 0
     page.close()
+
+
+def run_page(page_file: str, **params):
+    """``pages/<page_file>.py`` run through app.py by AppTest with ``params`` in the URL."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    return at.switch_page(f"pages/{page_file}.py").run()
+
+
+@pytest.mark.parametrize("page_file", ["home", "overview", "images", "audio", "review", "expectations", "drift",
+                                       "scorecard"])
+def test_every_page_draws_the_hostile_dataset_without_an_exception(hostile, page_file):
+    at = run_page(page_file, dataset=hostile[3])
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_every_hostile_item_opens_in_its_page_and_review(hostile):
+    """The detail of each item (the original picture, the clip, its flags) draws without an exception."""
+    name = hostile[3]
+    for sample in store.open_dataset(name).select_fields(["modality", "media_path"]):
+        for page_file in ("images" if sample.modality == "image" else "audio", "review"):
+            at = run_page(page_file, dataset=name, item=sample.id)
+            assert not at.exception, (sample.media_path, page_file, [e.value for e in at.exception])

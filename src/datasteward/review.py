@@ -484,13 +484,15 @@ def item_details(ds, sample_id: str) -> dict | None:
         doc = ds._sample_collection.find_one({"_id": ObjectId(sample_id)}, {
             "media_path": 1, "filepath": 1, "modality": 1, "ground_truth": 1, "transcript": 1, "annotations": 1,
             "prediction": 1, "flags": 1, "corrections": 1, "batch": 1, "language": 1, "vendor": 1, "media_error": 1,
-            "flags_rev": 1})
+            "flags_rev": 1, "thumbnail": 1})
     except (InvalidId, TypeError):
         return None
     if doc is None:
         return None
+    # A corrupt image keeps its original as `filepath` (for the FiftyOne App's own broken-media tile);
+    # the page shows the placeholder that says why, never the file that failed to decode (a bomb, say).
     truth, prediction = doc.get("ground_truth") or {}, doc.get("prediction") or {}
-    return {"sample_id": sample_id, "media_path": doc.get("media_path"), "picture": doc.get("filepath"),
+    return {"sample_id": sample_id, "media_path": doc.get("media_path"), "picture": doc.get("thumbnail") if doc.get("media_error") else doc.get("filepath"),
             "modality": doc.get("modality"), "batch": doc.get("batch"), "language": doc.get("language"),
             "vendor": doc.get("vendor"), "media_error": doc.get("media_error"),
             "label": truth.get("label"), "label_kind": truth.get("_cls"), "transcript": doc.get("transcript"),
