@@ -35,7 +35,7 @@ class Corpus:
 
     root: Path
     manifest: Path
-    bad: dict[str, str] = field(default_factory=dict)  # file name -> words the reason must contain
+    bad: dict[str, str] = field(default_factory=dict)  # file name -> the reason it must be reported with
     good: list[str] = field(default_factory=list)  # files that must import and get metrics
     labels: dict[str, str] = field(default_factory=dict)  # file name -> hostile label it carries
     transcripts: dict[str, str] = field(default_factory=dict)  # file name -> hostile transcript
@@ -63,8 +63,9 @@ def wav_float(y: np.ndarray, sr: int) -> bytes:
     channels = 1 if y.ndim == 1 else y.shape[1]
     data = y.tobytes()
     fmt = struct.pack("<HHIIHH", 3, channels, sr, sr * channels * 4, channels * 4, 32)
-    return (b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt))
-            + fmt + b"data" + struct.pack("<I", len(data)) + data)
+    riff_size = 4 + 8 + len(fmt) + 8 + len(data)
+    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", len(data)) + data)
 
 
 def wav_pcm16(y: np.ndarray, sr: int) -> bytes:
@@ -113,7 +114,7 @@ def write_corpus(root: Path, *, seed: int = 6) -> Corpus:
     (img / "bomb.png").write_bytes(png_bytes(20000, 20000, bit_depth=1))
     add("images/bomb.png", bad="image too large to decode safely")
     (img / "zero.png").write_bytes(png_bytes(0, 0, rows=b""))
-    add("images/zero.png", bad="zero")  # PIL refuses the header or the decoder finds no pixels
+    add("images/zero.png", bad="not a recognised image format")  # Pillow refuses a 0x0 header
     Image.new("L", (100000, 1), 128).save(img / "line.png")
     add("images/line.png")
     _photo(rng).convert("CMYK").save(img / "cmyk.jpg", "JPEG", quality=90)
@@ -140,10 +141,11 @@ def write_corpus(root: Path, *, seed: int = 6) -> Corpus:
     y[200:205] = np.inf
     y[300:305] = -np.inf
     (aud / "nan_inf.wav").write_bytes(wav_float(y, 16000))
-    add("audio/nan_inf.wav", bad="not finite", transcript=RTL_TRANSCRIPT, label="speech")
+    add("audio/nan_inf.wav", bad="20 audio samples are not finite numbers (10 NaN, 10 infinite)",
+        transcript=RTL_TRANSCRIPT, label="speech")
     corpus.transcripts["nan_inf.wav"] = RTL_TRANSCRIPT
     (aud / "empty.wav").write_bytes(wav_pcm16(np.zeros(0, dtype=np.float32), 16000))
-    add("audio/empty.wav", bad="no samples", label="speech")
+    add("audio/empty.wav", bad="audio has no samples", label="speech")
     (aud / "zero_bytes.wav").write_bytes(b"")
     add("audio/zero_bytes.wav", bad="zero-byte file", label="speech")
     (aud / "eight.wav").write_bytes(wav_pcm16(_tone(16000, 1.0, channels=8), 16000))

@@ -1,4 +1,4 @@
-"""Access: viewers change nothing through any library call, tags are only a mirror, roles come from the configuration."""
+"""Access: a viewer changes nothing through any library call; tags are only a mirror; roles come from the config."""
 
 from __future__ import annotations
 

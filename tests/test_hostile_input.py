@@ -44,6 +44,7 @@ def samples_by_file(name: str) -> dict:
 
 def test_every_file_is_imported_and_scanned_without_a_crash(hostile):
     corpus, report, scanned, name = hostile
+    assert corpus.bad == REASONS
     assert report.added == len(corpus.bad) + len(corpus.good) == 17
     assert report.errors == []
     assert report.corrupt == len(REASONS)
