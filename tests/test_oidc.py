@@ -109,7 +109,8 @@ def act_on_flag(page, app: str, name: str, sid: str, item: str, button: str) -> 
     page.goto(f"{app}/review?dataset={name}&q={sid}&status={flag['status']}", timeout=TIMEOUT)
     page.get_by_text("1 flags match").wait_for(timeout=TIMEOUT)
     choose_flag(page, f"{item} · manual")
-    page.get_by_role("button", name=button, exact=True).click()
+    # In the main block: the drop-down of the flag picker has a "Dismiss" button of its own.
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=button, exact=True).click()
 
 
 def test_the_app_asks_for_a_login_first(team_app, chromium):
