@@ -264,3 +264,15 @@ def test_an_action_killed_before_its_history_copy_is_repaired_once(monkeypatch, 
     # The killed process's own copy arriving late (a slow writer, not a dead one) is not stored twice.
     real_log(ds, *copies[0])
     assert len(review.history(ds, sid)) == 1 and len(review.history(ds)) == 2
+
+
+def test_a_dataset_whose_creation_was_killed_is_finished_on_the_rerun(dataset_name):
+    """A kill between FiftyOne creating the dataset and Data Steward setting it up leaves a bare dataset."""
+    fo = store.fo_module()
+    fo.Dataset(dataset_name, persistent=True)
+    assert dataset_name not in store.list_datasets()  # not yet listed: the tag comes last
+    ds = store.open_dataset(dataset_name, create=True)  # what the rerun of the import does
+    assert dataset_name in store.list_datasets()
+    assert "batch" in ds.get_field_schema() and ds.app_config.grid_media_field == "thumbnail"
+    assert {"batch", "item_key"} <= {k.split("_")[0] for k in ds.list_indexes()} | set(ds.list_indexes())
+    assert ds.info["datasteward_schema"] == store.SCHEMA_VERSION

@@ -170,6 +170,19 @@ def test_rejecting_a_batch_fails_the_gate_with_the_reason_until_lifted(tiny):
     assert expectations.decisions(ds)["action"].tolist() == ["unreject_batch", "reject_batch"]
 
 
+def test_a_rejection_made_elsewhere_meanwhile_is_kept(tiny):
+    import fiftyone.core.odm as foo
+
+    ds, _, _ = tiny
+    # Another process rejects b2 after this one loaded the dataset: this process's copy of the info is stale.
+    other = {"reason": "noisy", "by": "bo", "at": "2026-11-27T10:00:00+00:00"}
+    foo.get_db_conn().datasets.update_one({"_id": ds._doc.id}, {"$set": {"info.rejected_batches": {"b2": other}}})
+    gate.reject_batch(ds, "b1", "wrong camera", ANA)
+    assert set(gate.rejected_batches(ds)) == {"b1", "b2"}
+    gate.unreject_batch(ds, "b1", ANA)
+    assert gate.rejected_batches(ds) == {"b2": other}
+
+
 def test_rejection_needs_a_reason_and_a_known_batch(tiny):
     ds, _, _ = tiny
     with pytest.raises(DataStewardError, match="needs a reason"):

@@ -158,7 +158,7 @@ def reject_batch(ds, batch: str, reason: str, actor) -> dict:
         raise DataStewardError(f"no batch {batch!r} in {ds.name} (batches: {', '.join(order)})")
     record = {"reason": reason.strip(), "by": actor.name,
               "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    store.set_info(ds, "rejected_batches", {**rejected_batches(ds), batch: record})
+    store.set_info_entry(ds, "rejected_batches", batch, record)  # atomic: a rejection made meanwhile is kept
     review.log_event(ds, actor, "reject_batch", record["reason"], batch=batch)
     return record
 
@@ -177,10 +177,11 @@ def unreject_batch(ds, batch: str, actor) -> dict:
     from datasteward.errors import DataStewardError
 
     require_editor(actor, "lift batch rejections")
+    ds.reload()
     current = rejected_batches(ds)
     if batch not in current:
         raise DataStewardError(f"batch {batch!r} of {ds.name} is not rejected")
-    record = current.pop(batch)
-    store.set_info(ds, "rejected_batches", current)
+    record = current[batch]
+    store.set_info_entry(ds, "rejected_batches", batch, None)
     review.log_event(ds, actor, "unreject_batch", f"lifted: {record.get('reason')}", batch=batch)
     return record

@@ -53,17 +53,25 @@ def open_dataset(name: str, *, create: bool = False) -> "fo.Dataset":
     """
     fo = fo_module()
     if name in fo.list_datasets():
-        return fo.load_dataset(name)
+        ds = fo.load_dataset(name)
+        if create and DATASET_TAG not in ds.tags:  # a creation killed half-way: finish it
+            _set_up(ds)
+        return ds
     if not create:
         known = ", ".join(list_datasets()) or "none yet"
         raise DatasetNotFoundError(f"no dataset named {name!r} (datasets: {known})")
     ds = fo.Dataset(name, persistent=True)
-    ds.tags = [DATASET_TAG]
-    ds.info = {"datasteward_schema": SCHEMA_VERSION, "created_at": _now().isoformat()}
+    _set_up(ds)
+    return ds
+
+
+def _set_up(ds) -> None:
+    """Schema, indexes and App settings first; the tag that lists the dataset last, once all is in place."""
+    ds.info = {"datasteward_schema": SCHEMA_VERSION, "created_at": _now().isoformat(), **(ds.info or {})}
     _declare_schema(ds)
     _configure_app(ds)
+    ds.tags = [*ds.tags, DATASET_TAG]
     ds.save()
-    return ds
 
 
 def delete_dataset(name: str) -> None:
@@ -420,6 +428,24 @@ def revision(name: str) -> int:
     fo_module()
     doc = foo.get_db_conn()[REVISIONS].find_one({"_id": name})
     return int(doc["rev"]) if doc else 0
+
+
+def set_info_entry(ds, key: str, entry: str, value) -> dict:
+    """Set (or, with ``value`` None, remove) ``ds.info[key][entry]`` in one atomic update; returns the new ``info[key]``.
+
+    Unlike :func:`set_info`, nothing is read first, so two people changing
+    different entries at the same moment (rejecting two batches) both keep
+    theirs. ``entry`` may hold any characters, dots included.
+    """
+    import fiftyone.core.odm as foo
+
+    current = {"$ifNull": [f"$info.{key}", {}]}
+    change = {"$unsetField": {"field": {"$literal": entry}, "input": current}} if value is None else \
+        {"$setField": {"field": {"$literal": entry}, "input": current, "value": {"$literal": value}}}
+    foo.get_db_conn().datasets.update_one({"_id": ds._doc.id}, [{"$set": {f"info.{key}": change}}])
+    ds.reload()
+    touch(ds)
+    return dict((ds.info or {}).get(key) or {})
 
 
 def set_info(ds, key: str, value) -> None:
