@@ -33,7 +33,7 @@ def batches(name: str, stamp: tuple) -> list[str]:
 def heatmap(table: pd.DataFrame, key: str):
     cells = drift.heatmap_frame(table)
     cells = cells.assign(signed=np.where(cells["worse"].fillna(False).astype(bool), 1, -1) * cells["strength"].clip(0, 3),
-                         verdict=cells["verdict"], p_adjusted=cells["p_adjusted"].astype(float))
+                         p_adjusted=cells["p_adjusted"].astype(float))
     cells["signed"] = cells["signed"].where(cells["verdict"] == drift.DRIFT, 0.0)
     tested = cells[cells["verdict"] != drift.NOT_ENOUGH]
     pick = alt.selection_point(fields=["group", "metric"], name="cell")

@@ -39,6 +39,7 @@ MIN_LABEL_N = 30       # labelled items on each side before a label-mix comparis
 MIN_SHIFT = 0.5        # Wasserstein distance / reference spread (half a standard deviation)
 MIN_H = 0.2            # Cohen's h for proportions
 MIN_PSI = 0.1          # PSI: under 0.1 is conventionally "no significant change"
+FLOORS = {"standardized W": MIN_SHIFT, "Cohen's h": MIN_H, "PSI": MIN_PSI}  # effect name -> smallest alert
 # Larger samples are subsampled (with a fixed seed) for the KS test and the distance: at this
 # size the test already sees shifts far below the effect-size floor, and 100,000-sample
 # references stay fast.
@@ -304,7 +305,7 @@ def compare(frame: pd.DataFrame, by: str = "batch", *, reference: str = "earlier
     owners = owners or {}
     table["owner"] = [owners.get(c, REGISTRY[c].owner) for c in table["check"]]
     table["p_adjusted"] = benjamini_hochberg(table["p_value"])
-    minimum = table["effect_name"].map({"standardized W": MIN_SHIFT, "Cohen's h": MIN_H, "PSI": MIN_PSI})
+    minimum = table["effect_name"].map(FLOORS)
     significant = (table["p_adjusted"] < alpha) & (table["effect"].abs() >= minimum)
     table["verdict"] = np.where(table["verdict"] == NOT_ENOUGH, NOT_ENOUGH, np.where(significant, DRIFT, STABLE))
     # A metric absent from both sides (an image metric in an audio-only language) is not a comparison.
@@ -526,11 +527,7 @@ def cached_drift(ds, by: str = "batch", *, reference: str = "earlier", baseline:
     doc = None if refresh else collection.find_one(key)
     if doc and doc.get("basis") == basis:
         return pd.DataFrame(doc["rows"], columns=COLUMNS).assign(computed_at=doc.get("computed_at"))
-    from datasteward import store
-
-    table = compare(load_frame(ds), by, reference=reference, baseline=baseline, batch_order=store.batch_order(ds),
-                    owners=_terms(ds))
-    return _keep(collection, key, basis, table)
+    return _keep(collection, key, basis, drift(ds, by, reference=reference, baseline=baseline))
 
 
 def precompute(ds, *, progress=None) -> None:
@@ -575,7 +572,7 @@ def heatmap_frame(table: pd.DataFrame) -> pd.DataFrame:
     ``strength`` is the effect divided by its "small effect" minimum, so metrics,
     rates and label mixes share one colour scale (1 = the alert line).
     """
-    minimum = table["effect_name"].map({"standardized W": MIN_SHIFT, "Cohen's h": MIN_H, "PSI": MIN_PSI})
+    minimum = table["effect_name"].map(FLOORS)
     strength = (table["effect"].abs() / minimum).where(table["verdict"] != NOT_ENOUGH)
     return table.assign(strength=strength.round(2), p_adjusted=table["p_adjusted"].round(4))[
         ["group", "metric", "kind", "owner", "verdict", "worse", "strength", "effect", "p_adjusted", "n", "n_ref"]]
