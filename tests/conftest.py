@@ -100,3 +100,16 @@ def scanned_demo(demo_dataset) -> str:
 
     scan(demo_dataset, workers=2)
     return demo_dataset
+
+
+@pytest.fixture(scope="session")
+def shared_mongod() -> str:
+    """A real `mongod` of the session's own (free port, temporary data folder) for multi-process tests; its URI.
+
+    Only child processes given ``FIFTYONE_DATABASE_URI`` use it: this process
+    stays on the database it was configured with.
+    """
+    from mongod import running_mongod
+
+    with running_mongod() as uri:
+        yield uri

@@ -163,7 +163,8 @@ def page(ds, filters: Filters, *, sort_by: str | None = None, descending: bool =
     sort_by : str, optional
         A metric name (sorted on ``quality.<name>``) or a sample field
         (``agreement``, ``media_path``); None keeps insertion order. Samples
-        without the value sort first ascending, last descending.
+        without the value sort first ascending, last descending; ties go by
+        sample id in the same direction.
     total : int, optional
         The count, when the caller already has it (saves counting twice).
     """
@@ -173,7 +174,8 @@ def page(ds, filters: Filters, *, sort_by: str | None = None, descending: bool =
     cursor = coll.find(query, _FIND_FIELDS, **_hint(ds, filters))
     if sort_by:
         key = sort_by if "." in sort_by or sort_by in _FIND_FIELDS else metric_field(sort_by)
-        cursor = cursor.sort([(key, -1 if descending else 1), ("_id", 1)])
+        order = -1 if descending else 1  # ties in the same direction: one (key, _id) index serves both
+        cursor = cursor.sort([(key, order), ("_id", order)])
     rows = [row_of(doc) for doc in cursor.skip(max(0, int(skip))).limit(max(1, int(limit)))]
     return Page(total, rows)
 

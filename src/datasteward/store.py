@@ -289,6 +289,48 @@ def ensure_scan_fields(ds) -> None:
             ds.add_sample_field(name, ftype, **kwargs)
     for field in ("flags.check", "flags.status", "flags.owner"):
         ds.create_index(field)
+    ensure_indexes(ds)
+
+
+# Besides the metrics, the fields the browsers sort by (browse_ui.SORT_FIELDS).
+SORTED_FIELDS = ("agreement", "prediction.confidence")
+MAX_INDEXES = 64  # MongoDB's limit per collection
+_SPARE_INDEXES = 8  # left for FiftyOne's own indexes and a team's
+
+
+def ensure_indexes(ds) -> list[str]:
+    """Index every ``quality.<metric>`` the schema declares, and the other sorted fields; returns the new index names.
+
+    Each index is ``(field, _id)``: a browser page sorted on a metric, ties in
+    ``_id`` order, walks it forwards or backwards and stops after one page, and
+    a metric range filter uses it too. Indexes past ``MAX_INDEXES`` minus a few
+    spare are not created (the pages still work, by a collection scan).
+    Writes pay for an index only when its field changes: a review action
+    touches none of these.
+    """
+    fo = fo_module()
+    metrics = sorted(k for k, v in ds.get_field_schema(flat=True).items()
+                     if k.startswith("quality.") and isinstance(v, (fo.FloatField, fo.IntField)))
+    # (batch, language): the ownership matrix counts items per cell from this index alone.
+    return _create_indexes(ds, [(("batch", 1), ("language", 1)), *_sorted_keys([*SORTED_FIELDS, *metrics])])
+
+
+def _sorted_keys(fields: list[str]) -> list[tuple]:
+    return [((field, 1), ("_id", 1)) for field in fields]
+
+
+def _create_indexes(ds, keys: list[tuple]) -> list[str]:
+    coll = ds._sample_collection
+    have = coll.index_information()
+    existing = {tuple(tuple(k) for k in spec["key"]) for spec in have.values()}
+    room = MAX_INDEXES - _SPARE_INDEXES - len(have)
+    created = []
+    for key in keys:
+        if key in existing or room <= 0:
+            continue
+        created.append(coll.create_index(list(key)))
+        room -= 1
+    return created
 
 
 def write_embedded(ds, field: str, values: dict[str, dict]) -> None:
@@ -343,10 +385,15 @@ def _declare_subfields(ds, field: str, docs: list[dict]) -> None:
         for key, value in doc.items():
             if key not in seen and _plain(value) is not None:
                 seen[key] = _plain(value)
+    new_metrics = []
     for key, value in seen.items():
         if f"{field}.{key}" not in schema:
             kind = fo.StringField if isinstance(value, str) else fo.BooleanField if isinstance(value, bool) else fo.FloatField
             ds.add_sample_field(f"{field}.{key}", kind)
+            if field == "quality" and kind is fo.FloatField:
+                new_metrics.append(f"{field}.{key}")
+    if new_metrics:  # indexed before the values are written, so the bulk write fills the index as it goes
+        _create_indexes(ds, _sorted_keys(new_metrics))
 
 
 def _number(value):
