@@ -93,7 +93,8 @@ def cmd_scan(args) -> int:
 
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
     report = scan(args.name, checks=checks, workers=args.workers, contract=args.contract,
-                  progress=None if args.quiet else _tqdm_progress(), chunk_size=args.chunk_size)
+                  progress=None if args.quiet else _tqdm_progress(), chunk_size=args.chunk_size,
+                  engine=args.engine, address=args.address)
     for path, message in report.errors[:50]:
         print(f"error: {path}: {message}", file=sys.stderr)
     print(report.summary())
@@ -242,7 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="compute quality metrics and flags (incremental, resumable)")
     p.add_argument("name")
-    p.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
+    p.add_argument("--workers", type=int, help="decoding processes, or CPUs of the local Ray (default: all cores)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="decode on the local process pool (default) or as Ray tasks (needs pip install '.[ray]')")
+    p.add_argument("--address", help="Ray cluster to use, e.g. ray://host:10001 (default: start a local Ray)")
     p.add_argument("--checks", help="comma-separated check ids to (re)flag (default: all)")
     p.add_argument("--contract", help="quality contract TOML (remembered for the dataset)")
     p.add_argument("--chunk-size", type=int, default=128, help="items measured between two writes (default 128)")

@@ -17,7 +17,7 @@ from datasteward import config, media, store
 from datasteward.parallel import process_pool
 from datasteward.errors import InputError, MediaError
 from datasteward.importers import detect_format, read_source
-from datasteward.importers._common import resolve_inside, source_stem
+from datasteward.importers._common import resolve_media, source_stem
 from datasteward.importers.manifest import iter_rows
 from datasteward.records import ImportReport, Record, clean
 
@@ -91,15 +91,15 @@ def import_source(
     for rec, result in zip(records, prepared):
         where = f"{rec.source_file}:{rec.source_row}" if rec.source_row is not None else str(rec.media_path)
         if result.get("skip"):
-            report.error(where, f"{rec.media_path.name}: {result['skip']}; skipped")
+            report.error(where, f"{media.file_name(rec.media_path)}: {result['skip']}; skipped")
         elif result.get("media_error") and skip_corrupt:
-            report.error(where, f"{rec.media_path.name}: {result['media_error']}; skipped")
+            report.error(where, f"{media.file_name(rec.media_path)}: {result['media_error']}; skipped")
         else:
             if result.get("media_error"):
                 report.corrupt += 1
-                report.warn(where, f"{rec.media_path.name}: {result['media_error']}; imported as corrupt")
+                report.warn(where, f"{media.file_name(rec.media_path)}: {result['media_error']}; imported as corrupt")
             elif note := media.container_mismatch(rec.media_path, (result.get("audio") or {}).get("container")):
-                report.warn(where, f"{rec.media_path.name}: {note}; decoded anyway")
+                report.warn(where, f"{media.file_name(rec.media_path)}: {note}; decoded anyway")
             samples.append(_sample_fields(rec, result))
     if strict and (report.errors or report.corrupt):
         report.aborted = True
@@ -168,7 +168,7 @@ def prepare_media(path: str, modality: str) -> dict:
     except MediaError as exc:
         tile = _placeholder(f"{modality} cannot be shown: {exc.reason}")
         out.update({"media_error": exc.reason, "filepath": tile, "thumbnail": tile})
-        if modality == "image":
+        if modality == "image" and not media.is_url(path):
             out["filepath"] = path  # keep the original: FiftyOne shows its own broken-media tile
     return out
 
@@ -184,7 +184,8 @@ def image_pictures(image, path: str, digest: str) -> dict:
     """``filepath`` and ``thumbnail`` for a decoded image; the thumbnail is drawn once per content."""
     thumb = config.derived_dir("thumbnails") / f"{digest}.jpg"
     _write_once(thumb, lambda tmp: media.save_thumbnail(image, tmp))
-    return {"filepath": path, "thumbnail": str(thumb)}
+    # FiftyOne shows local files only: an image named by URL is shown through its thumbnail.
+    return {"filepath": str(thumb) if media.is_url(path) else path, "thumbnail": str(thumb)}
 
 
 def _prepare_audio(path: str, digest: str) -> dict:
@@ -294,7 +295,7 @@ def _match_sample(row: dict, source: Path, by_key: dict, known_ids: set, where: 
         report.error(where, "neither 'id' nor 'filepath' given; skipped")
         return None
     try:
-        key = str(resolve_inside(source.parent, rel))
+        key = str(resolve_media(source.parent, rel))
     except InputError as exc:
         report.error(where, exc.message)
         return None

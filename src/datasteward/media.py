@@ -1,13 +1,23 @@
-"""Decode images and audio into arrays and render their pictures; the only module that opens media files."""
+"""Decode images and audio into arrays and render their pictures; the only module that opens media files.
+
+A media path is a local path or an fsspec URL (``s3://``, ``gs://``, ``https://``,
+``file://``, ``memory://``). Local paths are opened directly; a URL is opened
+through :func:`fsspec.open` and decoded from its bytes, so a scan worker reads
+the media where it runs.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
+import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import numpy as np
 from PIL import Image, ImageDraw, UnidentifiedImageError
@@ -26,9 +36,27 @@ THUMBNAIL_SIDE = 256
 SPECTROGRAM_SIZE = (384, 128)  # width, height in pixels
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def is_url(path: str | Path) -> bool:
+    """True for an fsspec URL such as ``s3://bucket/a.jpg``, False for a local path."""
+    return isinstance(path, str) and bool(_URL.match(path))
+
+
+def file_name(path: str | Path) -> str:
+    """The last part of a path or URL (without a URL's query string)."""
+    return PurePosixPath(urlsplit(path).path).name if is_url(path) else Path(path).name
+
+
+def suffix_of(path: str | Path) -> str:
+    """The file extension of a path or URL with its dot (``".jpg"``), or ``""``."""
+    return PurePosixPath(file_name(path)).suffix
+
+
 def modality_of(path: str | Path) -> str | None:
     """``"image"`` or ``"audio"`` from the file extension, or None if neither."""
-    ext = Path(path).suffix.lower()
+    ext = suffix_of(path).lower()
     if ext in IMAGE_EXTENSIONS:
         return "image"
     if ext in AUDIO_EXTENSIONS:
@@ -40,12 +68,78 @@ def content_hash(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
     """SHA-1 hex digest of the file's bytes (the identity of its content)."""
     digest = hashlib.sha1()
     try:
-        with open(path, "rb") as fh:
+        with _open_binary(path) as fh:
             while chunk := fh.read(chunk_size):
                 digest.update(chunk)
-    except OSError as exc:
-        raise MediaError(str(path), f"cannot read file ({exc.strerror or exc})") from exc
+    except MediaError:
+        raise
+    except Exception as exc:
+        raise _read_error(path, exc) from exc
     return digest.hexdigest()
+
+
+def file_stamp(path: str | Path) -> tuple[int | None, int | str] | None:
+    """Size and modification stamp of a file, to tell whether it changed since it was measured.
+
+    A local file gives ``(bytes, mtime in ns)``; a URL gives its size and the
+    store's stamp (mtime, Last-Modified, ETag...) as text. None when the file
+    cannot be reached or the store keeps no stamp, which counts as changed.
+    """
+    if not is_url(path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
+    try:
+        info = _url_info(path)
+    except MediaError:
+        return None
+    for key in ("mtime", "LastModified", "last_modified", "updated", "ETag", "etag", "created"):
+        if info.get(key) is not None:
+            return (info.get("size"), str(info[key]))
+    return None
+
+
+def _open_binary(path: str | Path):
+    """A binary file object for a local path or a URL."""
+    if not is_url(path):
+        return open(path, "rb")
+    import fsspec
+
+    return fsspec.open(path, "rb").open()
+
+
+def _url_info(path: str) -> dict:
+    import fsspec
+
+    try:
+        fs, inner = fsspec.core.url_to_fs(path)
+        return fs.info(inner)
+    except Exception as exc:
+        raise _read_error(path, exc) from exc
+
+
+def _read_error(path: str | Path, exc: Exception) -> MediaError:
+    """A local path's OSError, or whatever a remote filesystem raises (each has its own), as a MediaError."""
+    if isinstance(exc, FileNotFoundError) and (is_url(path) or not exc.strerror):
+        return MediaError(str(path), "file not found")
+    if isinstance(exc, OSError) and not is_url(path):
+        return MediaError(str(path), f"cannot read file ({exc.strerror or exc})")
+    if isinstance(exc, ImportError):  # s3fs, gcsfs... not installed
+        return MediaError(str(path), f"cannot open this URL ({_short(exc)})")
+    return MediaError(str(path), f"cannot read URL ({_short(exc)})" if is_url(path) else f"cannot read file ({exc})")
+
+
+def _decodable(path: str | Path):
+    """What a decoder opens: the local path itself, or a URL's bytes in memory."""
+    if not is_url(path):
+        return path
+    try:
+        with _open_binary(path) as fh:
+            return io.BytesIO(fh.read())
+    except Exception as exc:
+        raise _read_error(path, exc) from exc
 
 
 def check_readable(path: str | Path) -> int:
@@ -56,6 +150,11 @@ def check_readable(path: str | Path) -> int:
     MediaError
         If the file does not exist, is not a regular file, or cannot be read.
     """
+    if is_url(path):
+        info = _url_info(path)
+        if info.get("type") not in (None, "file"):
+            raise MediaError(path, "not a regular file")
+        return int(info["size"]) if info.get("size") is not None else len(_decodable(path).getvalue())
     p = Path(path)
     if not p.exists():
         raise MediaError(str(path), "file not found")
@@ -116,7 +215,7 @@ def load_image(path: str | Path, *, draft: bool = True) -> tuple[Image.Image, Im
     try:
         with warnings.catch_warnings(), _pillow_pixel_limit(limit.max_pixels):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(_decodable(path)) as im:
                 limits.check_pixels(path, im.width * im.height, limit)
                 info = ImageInfo(im.width, im.height, im.mode, im.format or "?", size)
                 if draft and im.format == "JPEG":
@@ -175,8 +274,9 @@ def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, Audi
     if size == 0:
         raise MediaError(str(path), "zero-byte file")
     limits.check_file_size(path, size, limit)
+    source = _decodable(path) if is_url(path) else str(path)
     try:
-        with sf.SoundFile(str(path)) as f:  # one open for the samples and the container facts
+        with sf.SoundFile(source) as f:  # one open for the samples and the container facts
             sr, container, subtype = f.samplerate, f.format, f.subtype
             if sr > 0:
                 limits.check_audio_seconds(path, f.frames / sr, limit)  # from the header, before decoding
@@ -184,12 +284,12 @@ def load_audio(path: str | Path, *, mono: bool = True) -> tuple[np.ndarray, Audi
     except limits.OverLimit:
         raise
     except Exception as sf_exc:  # libsndfile raises LibsndfileError, RuntimeError or TypeError
-        if Path(path).suffix.lower() in _SNDFILE_NATIVE:
+        if suffix_of(path).lower() in _SNDFILE_NATIVE:
             # libsndfile reads these containers fully; if it fails, the file is damaged, and
             # ffmpeg's tolerant decoder would hide that (a truncated FLAC decodes "fine").
             raise MediaError(str(path), f"cannot decode audio ({_short(sf_exc)})") from sf_exc
         try:
-            data, sr, container = _load_with_audioread(path, limit)
+            data, sr, container = _load_with_audioread(path, limit, source)
             container = sniff_container(path) or container
             subtype = "decoded by ffmpeg"
         except limits.OverLimit:
@@ -211,7 +311,7 @@ _EXTENSION_CONTAINERS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": 
 
 def sniff_container(path: str | Path) -> str | None:
     """The audio container named by the file's magic bytes (``MP4``, ``MP3``, ``WAV``...), or None if unknown."""
-    with open(path, "rb") as fh:
+    with _open_binary(path) as fh:
         head = fh.read(12)
     if head[4:8] == b"ftyp":
         return "MP4"
@@ -226,9 +326,9 @@ def sniff_container(path: str | Path) -> str | None:
 
 def container_mismatch(path: str | Path, container: str | None) -> str | None:
     """Words saying that the file is not the container its extension names (an .mp3 that is really MP4), else None."""
-    expected = _EXTENSION_CONTAINERS.get(Path(path).suffix.lower())
+    expected = _EXTENSION_CONTAINERS.get(suffix_of(path).lower())
     if expected and container in _EXTENSION_CONTAINERS.values() and container != expected:
-        return f"the file is {container} audio, not {expected} as its {Path(path).suffix} extension says"
+        return f"the file is {container} audio, not {expected} as its {suffix_of(path)} extension says"
     return None
 
 
@@ -262,10 +362,19 @@ def _require_finite(path: str | Path, data: np.ndarray) -> None:
                                     f"({nan:,} NaN, {data.size - int(finite.sum()) - nan:,} infinite)")
 
 
-def _load_with_audioread(path: str | Path, limit: limits.Limits) -> tuple[np.ndarray, int, str]:
+def _load_with_audioread(path: str | Path, limit: limits.Limits, source=None) -> tuple[np.ndarray, int, str]:
+    if isinstance(source, io.BytesIO):  # ffmpeg reads files: a URL's bytes go through a temporary copy
+        with tempfile.NamedTemporaryFile(suffix=suffix_of(path)) as tmp:
+            tmp.write(source.getvalue())
+            tmp.flush()
+            return _read_with_audioread(path, tmp.name, limit)
+    return _read_with_audioread(path, str(path), limit)
+
+
+def _read_with_audioread(path: str | Path, local: str, limit: limits.Limits) -> tuple[np.ndarray, int, str]:
     import audioread
 
-    with audioread.audio_open(str(path)) as f:
+    with audioread.audio_open(local) as f:
         sr, channels = f.samplerate, f.channels
         if f.duration:
             limits.check_audio_seconds(path, float(f.duration), limit)

@@ -6,7 +6,8 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 
-def _one_thread_each() -> None:
+def one_thread_each() -> None:
+    """Limit this process's native thread pools (BLAS, FFT) to one thread."""
     # Several workers each running multi-threaded BLAS, FFT and resampling fight
     # over the same cores; measured 3x slower than one thread per worker.
     from threadpoolctl import threadpool_limits
@@ -20,4 +21,4 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     Spawned, not forked: the parent holds a MongoDB client that must not be forked.
     """
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_one_thread_each)
+                               initializer=one_thread_each)

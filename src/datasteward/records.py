@@ -34,10 +34,11 @@ class Detection:
 class Record:
     """One item of a source, with its annotators folded in.
 
-    ``media_path`` is absolute and already checked to lie inside the source folder.
+    ``media_path`` is absolute and already checked to lie inside the source folder,
+    or (a str) a URL the manifest names.
     """
 
-    media_path: Path
+    media_path: Path | str
     modality: str
     source_file: str
     source_row: int | None

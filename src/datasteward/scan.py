@@ -2,10 +2,11 @@
 
 Phase 1 decodes only new or changed items (by file size and mtime, and by the
 version of the metric code) and writes their metrics in chunks as they finish,
-so an interrupted scan resumes where it stopped. Phase 2 runs every check over
-the whole metric table (cheap: no decoding), resolves thresholds from the
-contract, and merges findings into each sample's flags with a version check,
-so a rerun never duplicates a flag and never overwrites a reviewer.
+so an interrupted scan resumes where it stopped. The decoding runs on an engine
+of :mod:`datasteward.engines` (the local process pool, or tasks on Ray). Phase 2
+runs every check over the whole metric table (cheap: no decoding), resolves
+thresholds from the contract, and merges findings into each sample's flags with
+a version check, so a rerun never duplicates a flag and never overwrites a reviewer.
 """
 
 from __future__ import annotations
@@ -20,15 +21,13 @@ import numpy as np
 import pandas as pd
 
 from datasteward import flags as flaglib
-from datasteward import media, review, store
-from datasteward.parallel import process_pool
+from datasteward import engines, media, review, store
 from datasteward.contract import Contract, load_contract
 from datasteward.errors import DataStewardError, MediaError
 
 Progress = Callable[[int, int, str], None]
 PHASE1_VERSION = 1
 _CHUNK = 128
-_INLINE_LIMIT = 24
 
 
 @dataclass
@@ -44,6 +43,7 @@ class ScanReport:
     open_flags: int = 0
     conflicts: int = 0
     seconds: float = 0.0
+    workers: int = 0  # distinct processes that measured items
 
     def summary(self) -> str:
         top = ", ".join(f"{k} {v}" for k, v in sorted(self.fired.items(), key=lambda kv: -kv[1])[:8])
@@ -73,6 +73,8 @@ def scan(
     contract: str | None = None,
     progress: Progress | None = None,
     chunk_size: int = _CHUNK,
+    engine: str = "local",
+    address: str | None = None,
 ) -> ScanReport:
     """Compute metrics for new or changed samples, run the checks and update the flags.
 
@@ -81,15 +83,21 @@ def scan(
     checks : list of str, optional
         Check names to (re)flag; default all. Metrics are always kept complete.
     workers : int, optional
-        Decoding processes (default: all cores).
+        Decoding processes, or the CPUs of the local Ray instance (default: all cores).
     contract : path, optional
         Quality contract to use; it is remembered for the dataset. Default: the
         dataset's remembered contract, else the checks' defaults.
     chunk_size : int
         Items measured between two writes; what is written survives a crash.
+    engine : ``"local"`` or ``"ray"``
+        Where items are decoded: the local process pool, or Ray tasks (see
+        :func:`datasteward.engines.measured`). Results are written here either way.
+    address : str, optional
+        Ray cluster address (``ray://host:10001``); default a local Ray instance.
     """
     from datasteward.checks import REGISTRY
 
+    engines.check_engine(engine, address)
     started = time.perf_counter()
     ds = store.open_dataset(name)
     store.ensure_scan_fields(ds)
@@ -101,7 +109,8 @@ def scan(
         store.set_info(ds, "contract", str(contract))
     report = ScanReport(name)
     stale, state = _stale_items(ds, report)
-    _phase1(ds, stale, state, workers, progress, report, chunk_size)
+    _phase1(ds, stale, state, report, progress=progress, chunk_size=chunk_size, engine=engine, workers=workers,
+            address=address)
     _phase2(ds, selected, terms, progress, report)
     report.seconds = time.perf_counter() - started
     return report
@@ -124,7 +133,7 @@ def _stale_items(ds, report: ScanReport) -> tuple[list[tuple], dict]:
     report.total = len(ids)
     stale, state = [], {}
     for sid, path, modality, digest, st in zip(ids, paths, modalities, hashes, states):
-        stat = _stat(path)
+        stat = media.file_stamp(path)
         state[sid] = stat
         st = st or {}
         if st.get("signature") == signature and stat is not None and (st.get("size"), st.get("mtime")) == stat:
@@ -134,30 +143,17 @@ def _stale_items(ds, report: ScanReport) -> tuple[list[tuple], dict]:
     return stale, state
 
 
-def _stat(path: str):
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns)
-
-
-def _phase1(ds, stale: list[tuple], state: dict, workers: int | None, progress: Progress | None, report: ScanReport,
-            chunk_size: int) -> None:
+def _phase1(ds, stale: list[tuple], state: dict, report: ScanReport, *, progress: Progress | None, chunk_size: int,
+            engine: str, workers: int | None, address: str | None) -> None:
     if not stale:
         return
-    workers = workers or os.cpu_count() or 1
     jobs = [(path, modality, digest) for _, path, modality, digest in stale]
-    pool = None
-    if len(jobs) > _INLINE_LIMIT and workers > 1:
-        pool = process_pool(workers)
-        results = pool.map(_measure_job, jobs, chunksize=4)
-    else:
-        results = (measure_item(*job) for job in jobs)
     signature = phase1_signature()
     buffer: list[tuple[str, dict]] = []
-    try:
+    pids: set[int] = set()
+    with engines.measured(jobs, engine=engine, workers=workers, address=address) as results:
         for i, ((sid, path, _, _), result) in enumerate(zip(stale, results), start=1):
+            pids.add(result.pop("worker", None))
             report.decoded += int(result.pop("decoded", 0))
             if result.get("scan_error"):
                 report.errors.append((path, result["scan_error"]))
@@ -171,26 +167,22 @@ def _phase1(ds, stale: list[tuple], state: dict, workers: int | None, progress: 
             if progress:
                 progress(i, len(stale), "measuring")
         _write_phase1(ds, buffer)
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
-
-
-def _measure_job(job: tuple) -> dict:
-    return measure_item(*job)
+    report.workers = len(pids - {None})
 
 
 def measure_item(path: str, modality: str, known_hash: str | None) -> dict:
     """Decode one file and compute its per-item metrics; runs in a worker process.
 
-    Returns a dict of fields to store. A file that cannot be decoded returns
-    its ``media_error`` instead of metrics; an unexpected failure in a metric
-    returns ``scan_error``, so one bad item never stops the scan.
+    ``path`` is a local path or an fsspec URL. Returns a dict of fields to
+    store, and ``worker``, the id of the process that measured it. A file that
+    cannot be decoded returns its ``media_error`` instead of metrics; an
+    unexpected failure in a metric returns ``scan_error``, so one bad item
+    never stops the scan.
     """
     from datasteward import ingest
     from datasteward.checks import audio, features, image
 
-    out: dict = {"decoded": 1, "media_error": None, "scan_error": None}
+    out: dict = {"decoded": 1, "media_error": None, "scan_error": None, "worker": os.getpid()}
     try:
         digest = media.content_hash(path)
         out["content_hash"] = digest

@@ -6,9 +6,10 @@ import os
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
+from urllib.parse import unquote, urlsplit
 
 from datasteward.errors import InputError, UnsafePathError
-from datasteward.media import modality_of
+from datasteward.media import is_url, modality_of, suffix_of
 from datasteward.records import (
     Annotation,
     ImportReport,
@@ -39,6 +40,33 @@ def resolve_inside(base: Path, relative: str) -> Path:
     if target != base and base not in target.parents:
         raise UnsafePathError(f"path {relative!r} points outside the source folder {base}; refused")
     return target
+
+
+# Object stores and web servers a manifest may name by URL; a `file://` URL must still
+# lie inside the source folder. (fsspec's chained `a::b://` is no URL here: a local name.)
+REMOTE_SCHEMES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "http", "https", "hf", "memory"})
+
+
+def resolve_media(base: Path, value: str) -> Path | str:
+    """A manifest's file path: a path inside ``base``, or an absolute URL the manifest names.
+
+    A remote URL (see :data:`REMOTE_SCHEMES`) is kept as written; a ``file://``
+    URL is kept as a URL of its resolved path, which must lie inside ``base``.
+
+    Raises
+    ------
+    UnsafePathError
+        If a path escapes ``base``, or the URL's scheme is not accepted.
+    """
+    if not is_url(value):
+        return resolve_inside(base, value)
+    scheme = value.split("://", 1)[0].lower()
+    if scheme == "file":
+        return f"file://{resolve_inside(base, unquote(urlsplit(value).path))}"
+    if scheme not in REMOTE_SCHEMES:
+        raise UnsafePathError(f"URL scheme {scheme!r} of {value!r} is not accepted; "
+                              f"use a path inside the source folder or one of {', '.join(sorted(REMOTE_SCHEMES))}")
+    return value
 
 
 def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
@@ -104,13 +132,13 @@ def fold_rows(
             report.error(where, "no file path in this row")
             continue
         try:
-            path = resolve_inside(base, rel)
+            path = resolve_media(base, rel)
         except UnsafePathError as exc:
             report.error(where, exc.message)
             continue
         modality = modality_of(path)
         if modality is None:
-            report.error(where, f"{rel}: not an image or audio file extension ({path.suffix or 'none'})")
+            report.error(where, f"{rel}: not an image or audio file extension ({suffix_of(path) or 'none'})")
             continue
         values = _item_values(row, defaults, where, report)
         key = str(path)
