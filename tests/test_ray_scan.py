@@ -144,3 +144,10 @@ def test_unknown_engine_and_missing_ray_are_clear_errors(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if the extra were not installed
     with pytest.raises(SetupError, match=r"pip install '\.\[ray\]'"):
         engines.import_ray()
+
+
+def test_a_failed_ray_task_is_a_clear_error(ray_cluster):
+    # measure_item catches every item's error; what can still fail is the task itself (here: a malformed job).
+    with engines.measured([("only-a-path",)], engine="ray") as results:
+        with pytest.raises(DataStewardError, match="a Ray task failed .* a rerun resumes"):
+            list(results)

@@ -159,6 +159,10 @@ def _ray_results(ray, jobs: list[Job], workers: int | None) -> Iterator[dict]:
                 yield from ray.get(pending.popleft())
         while pending:
             yield from ray.get(pending.popleft())
+    except ray.exceptions.RayError as exc:  # measure_item catches item errors: this is a lost worker or node
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DataStewardError(f"a Ray task failed after its retries ({type(exc).__name__}: {first}); "
+                               "the items measured so far are saved, so a rerun resumes") from exc
     finally:
         for ref in pending:
             ray.cancel(ref)
