@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/datasteward demo
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	@# `streamlit run app.py`, after the imports and the database connection (see src/datasteward/serve.py)
+	$(BIN)/python -m datasteward.serve app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

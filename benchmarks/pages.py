@@ -103,7 +103,7 @@ def app_pages(app: Path = REPO / "app.py") -> list[AppPage]:
 
 def start_server(port: int, log: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", "datasteward.serve", str(REPO / "app.py"), "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=REPO, stdout=log.open("a"), stderr=subprocess.STDOUT, env=os.environ.copy())
     wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=120)

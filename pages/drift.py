@@ -25,6 +25,11 @@ def totals(name: str, stamp: tuple, refresh: int = 0) -> pd.DataFrame:
     return drift.cached_totals(store.open_dataset(name), refresh=refresh > 0)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def metric_values(name: str, stamp: tuple, metric: str, where: tuple) -> np.ndarray:
+    return np.sort(drift.sample_values(store.open_dataset(name), metric, dict(where)))
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def batches(name: str, stamp: tuple) -> list[str]:
     return store.batch_order(store.open_dataset(name))
@@ -68,9 +73,8 @@ def items_link(name: str, row) -> str:
     return f"/{page}?{urlencode(params)}"
 
 
-def distribution(name: str, row) -> None:
+def distribution(name: str, stamp: tuple, row) -> None:
     """Box plots and ECDFs of a metric in a group and its reference, or the two flag rates."""
-    ds = store.open_dataset(name)
     if row["kind"] != "metric":
         bars = pd.DataFrame({"side": [row["group"], row["reference"]], "value": [row["value"], row["value_ref"]]})
         st.altair_chart(alt.Chart(bars).mark_bar().encode(x=alt.X("value:Q", title=row["metric"]), y="side:N",
@@ -79,7 +83,7 @@ def distribution(name: str, row) -> None:
         return
     sides = []
     for side, where in ((row["group"], row["where"]), (row["reference"], row["ref_where"])):
-        values = np.sort(drift.sample_values(ds, row["metric"], where))
+        values = metric_values(name, stamp, row["metric"], tuple((k, tuple(v)) for k, v in sorted(where.items())))
         sides.append(pd.DataFrame({"side": side, "value": values, "ecdf": np.arange(1, len(values) + 1) / max(len(values), 1)}))
     data = pd.concat(sides, ignore_index=True)
     if data.empty:
@@ -172,7 +176,7 @@ else:
     row = match.iloc[0]
     st.caption(f"{group} against {row['reference']}: {row['verdict']}, {row['test']} p = {row['p_value']:.2g} "
                f"(adjusted {row['p_adjusted']:.2g}), {row['effect_name']} {row['effect']:.2f}; owner {row['owner']}.")
-    distribution(name, row)
+    distribution(name, stamp, row)
 
 st.subheader("Trend over batches")
 t1, t2 = st.columns(2)

@@ -40,11 +40,11 @@ def wait_for_http(url: str, *, timeout: float = 120.0) -> None:
 
 @contextlib.contextmanager
 def streamlit_app(app: Path, log_path: Path, *, timeout: float = 120.0):
-    """Run ``streamlit run app`` on a free port with this process's environment; yields its URL."""
+    """Run ``streamlit run app`` (through :mod:`datasteward.serve`) on a free port with this process's environment; yields its URL."""
     port = free_port()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port), "--server.headless", "true",
+            [sys.executable, "-m", "datasteward.serve", str(app), "--server.port", str(port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=app.parent, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
         try:

@@ -52,17 +52,37 @@ def open_dataset(name: str, *, create: bool = False) -> "fo.Dataset":
         If it does not exist and ``create`` is false.
     """
     fo = fo_module()
+    ds = _OPENED.get(name)
+    if ds is not None and not create and _still_there(ds):
+        return ds
     if name in fo.list_datasets():
         ds = fo.load_dataset(name)
         if create and DATASET_TAG not in ds.tags:  # a creation killed half-way: finish it
             _set_up(ds)
+        _OPENED[name] = ds
         return ds
     if not create:
         known = ", ".join(list_datasets()) or "none yet"
         raise DatasetNotFoundError(f"no dataset named {name!r} (datasets: {known})")
     ds = fo.Dataset(name, persistent=True)
     _set_up(ds)
+    _OPENED[name] = ds
     return ds
+
+
+# Datasets this process has opened. `fo.load_dataset` lists every dataset and writes the
+# dataset's last-loaded time on each call; pages open the same dataset many times a run.
+_OPENED: dict[str, "fo.Dataset"] = {}
+
+
+def _still_there(ds) -> bool:
+    """Whether ``ds`` is still the stored dataset of its name (not deleted, nor deleted and created anew)."""
+    import fiftyone.core.odm as foo
+
+    if ds.deleted:
+        return False
+    doc = foo.get_db_conn().datasets.find_one({"name": ds.name}, {"_id": 1})
+    return doc is not None and doc["_id"] == ds._doc.id
 
 
 def _set_up(ds) -> None:

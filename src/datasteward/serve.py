@@ -1,0 +1,74 @@
+"""``python -m datasteward.serve``: ``streamlit run app.py``, ready before it answers.
+
+Streamlit imports a page's modules on the first visit, so on a fresh server the
+first person to open the app waits for FiftyOne, pandas, Altair and SciPy to
+import and for the database to connect: several seconds. This launcher does
+that work first, in the same process, and only then hands the command line to
+Streamlit's own ``streamlit run``; the server's health check answers once the
+app can render at once. Extra arguments go to ``streamlit run``::
+
+    python -m datasteward.serve --server.port 8501 --server.headless true
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+from pathlib import Path
+
+# What the pages import. `datasteward.ui` and `browse_ui` are left to the first page
+# run: importing `ui` inside a script run is what routes a deep link opened first on a
+# fresh server through `app.py` (see `ui._leave_pages_directory_mode`).
+MODULES = (
+    "pandas", "numpy", "altair", "scipy.stats", "fiftyone",
+    "datasteward.store", "datasteward.checks", "datasteward.contract", "datasteward.flags", "datasteward.review",
+    "datasteward.browse", "datasteward.overview", "datasteward.expectations", "datasteward.gate",
+    "datasteward.drift", "datasteward.exports", "datasteward.returns", "datasteward.scorecard",
+    "datasteward.charts", "datasteward.media", "datasteward.ingest", "datasteward.importers",
+)
+
+
+def preload(*, log=print) -> float:
+    """Import what the pages use and connect to the database; returns the seconds it took.
+
+    librosa's first call compiles with numba (seconds to tens of seconds); it is
+    started in a background thread so that the server does not wait for it.
+    """
+    started = time.perf_counter()
+    for name in MODULES:
+        importlib.import_module(name)
+    from datasteward import store
+
+    store.list_datasets()  # connects, and starts the embedded MongoDB when no shared one is configured
+    threading.Thread(target=_warm_librosa, name="datasteward-warm-up", daemon=True).start()
+    seconds = time.perf_counter() - started
+    log(f"datasteward: modules imported and database connected in {seconds:.1f} s")
+    return seconds
+
+
+def _warm_librosa() -> None:
+    import numpy as np
+
+    from datasteward.media import mel_spectrogram_db
+
+    mel_spectrogram_db(np.zeros(4096, dtype=np.float32), 16000)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    app = Path("app.py")
+    if args and args[0].endswith(".py"):
+        app = Path(args.pop(0))
+    if not app.exists():
+        sys.exit(f"datasteward: error: {app} not found; run from the folder that holds app.py, or name it first")
+    preload()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(app), *args]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()
