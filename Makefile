@@ -7,7 +7,7 @@ PORT   ?= 8501
 
 export FIFTYONE_DO_NOT_TRACK := true
 
-.PHONY: run test bench demo clean-venv
+.PHONY: run test bench bench-full demo clean-venv
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Data Steward needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -31,6 +31,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --output docs/benchmarks.md
 	@# run.py rewrites the file; the page timings (Playwright on /usr/bin/chromium) are appended after it.
 	$(BIN)/python benchmarks/pages.py --output docs/benchmarks.md --append
+
+bench-full: $(STAMP)
+	@# The scale benchmark, about an hour on 2 cores: pages, flag queries, export/drift/gate at 10k, 100k and 1M
+	@# synthetic samples, and scan throughput on the local pool and a local Ray cluster (1, 2, 4 workers).
+	$(BIN)/python -m pip install --quiet -e ".[ray]"
+	$(BIN)/python benchmarks/scale.py --output docs/benchmarks.md
 
 demo: $(STAMP)
 	$(BIN)/datasteward demo

@@ -338,6 +338,7 @@ def generate(name: str, n: int, seed: int = 0, *, rates: dict[str, float] | None
     report.eligible = {c: int(v.sum()) for c, v in p.eligible.items()}
     report.statuses = dict(writer.statuses)
     report.seconds = time.perf_counter() - started
+    store.set_info(ds, "synthetic", {"samples": n, "seed": seed, "rates": rates, "seconds": round(report.seconds, 1)})
     return report
 
 
@@ -345,6 +346,8 @@ def _create_indexes(ds) -> None:
     """The indexes the pages filter and sort on (those a new dataset already has are kept)."""
     for field_name in INDEXED:
         ds.create_index(field_name)
+    # Those a real scan leaves too: each quality metric and sorted field as (field, _id), and (batch, language).
+    store.ensure_indexes(ds)
 
 
 INDEXED = ("batch", "language", "vendor", "modality", "item_key", "content_hash", "flags.check", "flags.status",
