@@ -112,10 +112,18 @@ st.download_button(f"Export this queue ({total:,} flags, CSV)", key="rv_export",
                    mime="text/csv", disabled=total == 0,
                    data=lambda: exports.queue_table(store.open_dataset(name), **filters).to_csv(index=False))
 
-if rows:
-    keys = [f"{item} · {check}" for item, check in zip(table["item"], table["check"])]
-    chosen = st.multiselect("Select flags to act on", keys, key="rv_selected")
-    selected = [(r["sample_id"], r["check"], r["version"]) for r, k in zip(rows, keys) if k in chosen]
+keys = [f"{item} · {check}" for item, check in zip(table["item"], table["check"])] if rows else []
+# Act on the versions the user saw (the last run's), so that a change made meanwhile by someone else is
+# refused and named, not silently built upon; a picked flag that has left the queue since stays picked.
+shown = st.session_state.get("rv_shown", {})
+current: dict[str, list] = {}  # two items of the same file name share a key, as they always have
+for r, k in zip(rows, keys):
+    current.setdefault(k, []).append((r["sample_id"], r["check"], r["version"]))
+gone = [k for k in st.session_state.get("rv_selected", []) if k in shown and k not in current]
+st.session_state["rv_shown"] = {**current, **{k: shown[k] for k in gone}}
+if current or gone:
+    chosen = st.multiselect("Select flags to act on", keys + gone, key="rv_selected")
+    selected = [flag for k in chosen for flag in shown.get(k) or current[k]]
     a, b = st.columns(2)
     assignee = a.text_input("Assign to (on confirm)", key="rv_assignee")
     note = b.text_input("Reason or comment", key="rv_note")

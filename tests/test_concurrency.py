@@ -175,7 +175,7 @@ def inconsistencies(ds, logs: list[dict]) -> list[str]:
     on_flags = Counter()
     for doc in ds._sample_collection.find({}, {"flags": 1, "tags": 1, "corrections": 1, "ground_truth": 1}):
         sid = str(doc["_id"])
-        for flag in doc["flags"]:
+        for flag in doc.get("flags") or []:  # a sample nothing flagged has none
             status, version = "open", 1
             for entry in flag.get("history") or []:
                 if entry["before"] != status or entry["version"] != version + 1:
@@ -187,7 +187,7 @@ def inconsistencies(ds, logs: list[dict]) -> list[str]:
             if (flag["status"], flag["version"]) != (status, version):
                 problems.append(f"{sid}/{flag['check']}: {flag['status']} v{flag['version']}, history gives "
                                 f"{status} v{version}")
-        if flaglib.derived_tags(doc.get("tags"), doc["flags"]) != doc.get("tags"):
+        if flaglib.derived_tags(doc.get("tags"), doc.get("flags")) != doc.get("tags"):
             problems.append(f"{sid}: tags {doc.get('tags')} do not mirror its flags")
         fixes = [c for c in told.elements() if c[0] == sid and c[3] == "fix"]
         corrections = doc.get("corrections") or []

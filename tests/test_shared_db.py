@@ -7,14 +7,23 @@ each one: the winning plan reads an index, never the whole collection.
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from datasteward import browse, overview, review, store
 from datasteward import flags as flaglib
 from datasteward.browse import Filters
+
+REPO = Path(__file__).resolve().parents[1]
 
 # --- indexes --------------------------------------------------------------------------
 
@@ -194,3 +203,269 @@ def test_a_sorted_page_comes_in_index_order_without_sorting(recorded, descending
     stages = dict(plans(call))
     find = next(stages[c] for c in stages if c.startswith("{'find'"))
     assert "IXSCAN" in find and "SORT" not in find, find
+
+
+# --- two apps and a scan on one server ---------------------------------------------------
+#
+# Every process below is a child started with FIFTYONE_DATABASE_URI pointing at the session's own mongod
+# (the `shared_mongod` fixture); this process stays on its own database and only reads what they report.
+# The children are this file run as a script (`python test_shared_db.py ROLE CONFIG`); they meet through
+# files in a shared folder.
+
+APPS = ("ana", "ben")
+MIN_ACTIONS = 6  # each app acts this often before the scan starts, and again after it ended
+MAX_ACTIONS = 150
+DARKENED = 4
+
+
+def build_delivery(root: Path, name: str) -> None:
+    """12 held-out photos, the first four darkened beyond use (open `dark` flags), imported and scanned."""
+    from datasteward.ingest import import_source
+    from datasteward.scan import scan
+    from test_scan import heldout_delivery
+
+    delivery = heldout_delivery(root, images=12, clips=0)
+    for path in sorted((delivery / "images").rglob("*.jpg"))[:DARKENED]:
+        darken(path)
+    import_source(delivery / "manifest.csv", name)
+    scan(name, workers=1)
+
+
+def darken(path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        Image.fromarray((np.asarray(im.convert("RGB")) * 0.03).astype(np.uint8)).save(path, quality=90)
+
+
+def flag_keys(ds) -> dict[str, list]:
+    """Each flag as the Review page names it (``img_001.jpg · dark``) -> [sample id, check]."""
+    names = dict(zip(ds.values("id"), ds.values("media_path")))
+    return {f"{Path(names[sid]).name} · {f['check']}": [sid, f["check"]]
+            for sid, (flags, _, _) in store.read_flags(ds).items() for f in flags}
+
+
+def server_of() -> dict:
+    """The server address and database name this process's FiftyOne client uses."""
+    import fiftyone.core.odm as foo
+
+    db = foo.get_db_conn()
+    return {"address": list(db.client.address), "database": db.name}
+
+
+def wait_for(path: Path, *, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path.name} never appeared")
+        time.sleep(0.05)
+
+
+def child_setup(cfg: dict) -> dict:
+    build_delivery(Path(cfg["folder"]), cfg["name"])
+    return {**server_of(), "flags": flag_keys(store.open_dataset(cfg["name"]))}
+
+
+def child_app(cfg: dict) -> dict:
+    """One reviewer on the Review page (AppTest), acting on its own and on shared flags until the scan is over."""
+    import random
+
+    from streamlit.testing.v1 import AppTest
+
+    me, folder = cfg["user"], Path(cfg["folder"])
+    os.environ["DATASTEWARD_USER"] = me  # who the page records (no login configured)
+    store.open_dataset(cfg["name"])
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.query_params["dataset"] = cfg["name"]
+    at.run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception, at.exception
+    (folder / f"ready-{me}").touch()
+    wait_for(folder / "go")
+    rng = random.Random(me)
+    mine, log, after_scan = set(cfg["keys"]), [], 0
+    moves = {"open": ["confirm", "dismiss", "comment"], "confirmed": ["dismiss", "comment", "reopen"],
+             "dismissed": ["reopen", "comment"]}
+    while len(log) < MAX_ACTIONS and after_scan < MIN_ACTIONS:
+        after_scan += (folder / "scan-done").exists()
+        status = rng.choice(list(moves))
+        at.selectbox(key="rv_status").set_value(status).run()
+        if not [w for w in at.multiselect if w.key == "rv_selected"]:  # an empty queue has nothing to pick
+            continue
+        action = rng.choice(moves[status])
+        at.text_input(key="rv_assignee").set_value(me if action == "confirm" else "").run()
+        at.text_input(key="rv_note").set_value(f"{me} {len(log)}").run()
+        shown = [w.options for w in at.multiselect if w.key == "rv_selected"]  # as drawn on the last run
+        options = [o for o in (shown[0] if shown else []) if o in mine]
+        if not options:
+            continue
+        picked = rng.sample(options, min(len(options), rng.randint(1, 3)))
+        log.append(press(at, picked, action))
+        (folder / f"acted-{me}.tmp").write_text(str(len(log)))
+        os.replace(folder / f"acted-{me}.tmp", folder / f"acted-{me}")  # whole, never half-written
+    # The duel: both have the same flag on screen; ana acts first, then ben acts on what he saw.
+    duel, first = cfg["duel"], me == APPS[0]
+    at.selectbox(key="rv_status").set_value(cfg["duel_status"]).run()
+    at.text_input(key="rv_assignee").set_value(me).run()
+    at.multiselect(key="rv_selected").set_value([duel]).run()
+    (folder / f"duel-ready-{me}").touch()
+    wait_for(folder / f"duel-ready-{APPS[1]}" if first else folder / f"duel-done-{APPS[0]}")
+    log.append(press(at, [duel], "confirm" if first else "dismiss", select=False))  # no redraw in between
+    (folder / f"duel-done-{me}").touch()
+    return {**server_of(), "user": me, "log": log}
+
+
+def press(at, picked: list[str], action: str, *, select: bool = True) -> dict:
+    """Select ``picked`` (unless already on screen), press ``action`` and return what the page told the user."""
+    if select:
+        at.multiselect(key="rv_selected").set_value(picked).run()
+    before = at.session_state["rv_last_bulk"] if "rv_last_bulk" in at.session_state else None
+    at.button(key=f"rv_do_{action}").click().run()
+    assert not at.exception, at.exception
+    said = [s.value for s in at.success]
+    done = next((int(m.group(1)) for s in said if (m := re.search(r"(\d+) flags updated", s))), None)
+    bulk = at.session_state["rv_last_bulk"] if "rv_last_bulk" in at.session_state else None
+    return {"action": action, "picked": picked, "done": done, "bulk_id": bulk if bulk != before else None,
+            "warnings": [w.value for w in at.warning], "errors": [e.value for e in at.error]}
+
+
+def child_verify(cfg: dict) -> dict:
+    from test_concurrency import inconsistencies
+
+    ds = store.open_dataset(cfg["name"])
+    history = list(review.history_collection(ds).find({"dataset": ds.name}, {"_id": 0}))
+    flags = {sid: flags for sid, (flags, _, _) in store.read_flags(ds).items()}
+    changed = ds._sample_collection.find_one({"media_path": cfg["changed"]}, {"quality": 1, "scan_state": 1, "flags": 1})
+    return {**server_of(), "problems": inconsistencies(ds, cfg["logs"]), "history": history, "flags": flags,
+            "changed": {k: changed.get(k) for k in ("quality", "scan_state", "flags")}}
+
+
+def run_children(role_configs: list[tuple[str, dict]], folder: Path, env: dict) -> list[subprocess.Popen]:
+    procs = []
+    for role, cfg in role_configs:
+        path = folder / f"{role}-{cfg.get('user', 'x')}.json"
+        path.write_text(json.dumps(cfg))
+        procs.append(subprocess.Popen([sys.executable, __file__, role, str(path)], env=env, cwd=REPO))
+    return procs
+
+
+def results(procs: list[subprocess.Popen], folder: Path, role_configs) -> list[dict]:
+    """What each child reported; when one fails, the others (which may be waiting for it) are ended."""
+    while any(p.poll() is None for p in procs) and all(p.poll() in (None, 0) for p in procs):
+        time.sleep(0.1)
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+    codes = [p.wait() for p in procs]
+    assert codes == [0] * len(procs), f"a child failed ({codes}); see its output above"
+    return [json.loads((folder / f"{role}-{cfg.get('user', 'x')}.out.json").read_text()) for role, cfg in role_configs]
+
+
+def child(role: str, cfg: dict, folder: Path, env: dict) -> dict:
+    return results(run_children([(role, cfg)], folder, env), folder, [(role, cfg)])[0]
+
+
+def conflicts_named(warnings: list[str]) -> set[tuple[str, str]]:
+    """(sample id, check) of each conflict the page reported."""
+    return {(m.group(2), m.group(1)) for w in warnings if (m := re.match(r"(\S+) on ([0-9a-f]{24}) was changed by", w))}
+
+
+def test_two_apps_and_a_scan_at_once_on_one_server_lose_nothing(shared_mongod, tmp_path):
+    """Ana and Ben review on two app processes while `datasteward scan` runs: every reported action is recorded.
+
+    Each app acts on flags of its own and on flags both of them act on, through the Review page's widgets,
+    from before the scan starts until after it ends. A photo darkened after the first scan must come out of
+    the second one flagged. Finally both have the same flag on screen; Ana confirms it, and Ben's dismiss
+    of the version he saw must be refused with her name, not laid over her decision.
+    """
+    import fiftyone.core.odm as foo
+
+    db_name, name = f"datasteward_shared_{uuid.uuid4().hex[:8]}", "shared"
+    env = {**os.environ, "FIFTYONE_DATABASE_URI": shared_mongod, "FIFTYONE_DATABASE_NAME": db_name,
+           "DATASTEWARD_HOME": str(tmp_path / "home"), "PYTHONPATH": str(Path(__file__).parent)}
+    env.pop("FIFTYONE_DATABASE_DIR", None)
+    server = {"address": ["127.0.0.1", int(shared_mongod.rsplit(":", 1)[1])], "database": db_name}
+
+    setup = child("setup", {"folder": str(tmp_path), "name": name}, tmp_path, env)
+    assert {k: setup[k] for k in server} == server
+    keys = sorted(setup["flags"])
+    dark = sorted(k for k in keys if k.endswith("· dark"))
+    assert len(dark) == DARKENED
+    duel, free = dark[0], [k for k in keys if k != dark[0]]
+    both = free[0::3]
+    own = {"ana": free[1::3] + both, "ben": free[2::3] + both}
+    photos = sorted((tmp_path / "delivery" / "images").rglob("*.jpg"))
+    changed = photos[DARKENED + 2]  # bright until now
+    darken(changed)
+
+    apps = [("app", {"folder": str(tmp_path), "name": name, "user": who, "keys": own[who], "duel": duel,
+                     "duel_status": "open"}) for who in APPS]
+    app_procs = run_children(apps, tmp_path, env)
+    for who in APPS:
+        wait_for(tmp_path / f"ready-{who}")
+    (tmp_path / "go").touch()
+    for who in APPS:  # both are busy before the scan starts...
+        while int((tmp_path / f"acted-{who}").read_text() if (tmp_path / f"acted-{who}").exists() else 0) < MIN_ACTIONS:
+            if any(p.poll() is not None for p in app_procs):
+                results(app_procs, tmp_path, apps)  # fails, naming the exit codes
+            time.sleep(0.1)
+    scan = subprocess.run([str(Path(sys.executable).parent / "datasteward"), "scan", name, "--workers", "1", "--quiet"],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    (tmp_path / "scan-done").touch()  # ...and after it ends
+    assert scan.returncode == 0, scan.stderr
+    logs = results(app_procs, tmp_path, apps)
+
+    told, conflicts = [], 0
+    for log in logs:
+        assert {k: log[k] for k in server} == server
+        assert len(log["log"]) > 2 * MIN_ACTIONS
+        for step in log["log"]:
+            assert step["errors"] == [], step
+            refused = conflicts_named(step["warnings"])
+            assert len(refused) == len(step["warnings"]), step  # every warning names a conflict
+            picked = {tuple(setup["flags"][k]) for k in step["picked"]}
+            assert refused <= picked and step["done"] == len(picked - refused), step
+            conflicts += len(refused)
+            done = sorted(picked - refused)
+            told.append({"who": log["user"], "done": [[sid, check, step["action"]] for sid, check in done],
+                         "bulk_id": step["bulk_id"]})
+
+    facts = child("verify", {"name": name, "logs": told, "changed": str(changed.resolve())}, tmp_path, env)
+    assert {k: facts[k] for k in server} == server
+    assert db_name not in foo.get_db_conn().client.list_database_names()  # this process never used it
+    assert facts["problems"] == []
+    for step in told:  # the page's own record of each action: exactly the flags it said it changed
+        if step["done"]:
+            recorded = sorted([h["sample_id"], h["check"], h["action"]] for h in facts["history"]
+                              if h.get("bulk_id") == step["bulk_id"])
+            assert recorded == sorted(step["done"]) and {h["who"] for h in facts["history"]
+                                                         if h.get("bulk_id") == step["bulk_id"]} == {step["who"]}
+
+    duel_sid, _ = setup["flags"][duel]
+    ana_duel, ben_duel = logs[0]["log"][-1], logs[1]["log"][-1]
+    assert (ana_duel["action"], ana_duel["done"]) == ("confirm", 1)
+    assert ben_duel["done"] == 0 and len(ben_duel["warnings"]) == 1
+    assert "changed by ana" in ben_duel["warnings"][0] and "confirmed" in ben_duel["warnings"][0]
+    duel_flag = next(f for f in facts["flags"][duel_sid] if f["check"] == "dark")
+    assert (duel_flag["status"], duel_flag["assignee"], duel_flag["updated_by"]) == ("confirmed", "ana", "ana")
+
+    # the scan's results: the darkened photo measured anew and flagged
+    assert facts["changed"]["quality"]["brightness_mean"] < 0.1
+    assert facts["changed"]["scan_state"]["size"] == changed.stat().st_size
+    assert [(f["check"], f["status"], f["created_by"]) for f in facts["changed"]["flags"]] == [("dark", "open", "auto")]
+    print(f"\n{len(told)} actions by two apps ({conflicts} conflicts reported) while the scan ran: "
+          f"{scan.stdout.strip().splitlines()[-1]}")
+
+
+if __name__ == "__main__":
+    import shutil
+
+    given = {k: os.environ[k] for k in ("FIFTYONE_DATABASE_NAME", "DATASTEWARD_HOME")}
+    import conftest  # test_scan and test_concurrency import it, and it names a database of its own: undo that
+
+    os.environ.update(given)
+    role, config = sys.argv[1], Path(sys.argv[2])
+    result = {"setup": child_setup, "app": child_app, "verify": child_verify}[role](json.loads(config.read_text()))
+    config.with_suffix(".out.json").write_text(json.dumps(result, default=str))
+    shutil.rmtree(conftest._ROOT, ignore_errors=True)
