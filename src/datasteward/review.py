@@ -69,7 +69,8 @@ def act(ds, sample_id: str, check: str, action: str, actor: Actor, *, version: i
     AccessDenied
         If ``actor`` is a viewer.
     ConflictError
-        If the flag changed since ``version``; nothing is written.
+        If the flag changed since ``version``, or is gone (a rescan removed
+        it, the item was deleted); nothing is written.
     """
     from bson import ObjectId
 
@@ -78,7 +79,10 @@ def act(ds, sample_id: str, check: str, action: str, actor: Actor, *, version: i
         raise DataStewardError(f"unknown review action {action!r}; use one of {', '.join(a for a in ACTIONS if a != 'fix')}")
     if action == "send_back" and not note.strip():
         raise DataStewardError("sending an item back to the vendor needs a reason")
-    current = _flag(ds, sample_id, check)
+    try:
+        current = _flag(ds, sample_id, check)
+    except DataStewardError as exc:  # the caller read its version, so it was there: rescanned away or deleted since
+        raise ConflictError(f"{check} on {sample_id} was removed since you read it ({exc}); reload") from None
     now = _now()
     entry = {"action": action, "check": check, "who": actor.name, "role": actor.role, "when": now, "note": note,
              "before": current.get("status"), "after": ACTIONS[action] or current.get("status"),
@@ -242,7 +246,11 @@ def undo(ds, bulk_id: str, actor: Actor) -> BulkResult:
     result = BulkResult(uuid.uuid4().hex[:12], [], [])
     for entry in entries:
         sid, check = entry["sample_id"], entry["check"]
-        flag = _flag(ds, sid, check)
+        try:
+            flag = _flag(ds, sid, check)
+        except DataStewardError:  # rescanned away or deleted since
+            result.conflicts.append((sid, check, "removed since; nothing to undo"))
+            continue
         if flag.get("version") != entry["version"]:
             result.conflicts.append((sid, check, f"changed since by {flag.get('updated_by')}; left as it is"))
             continue
