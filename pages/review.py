@@ -60,6 +60,7 @@ def save_fix(ds, sample_id: str, actor) -> None:
            (" and " if label is not None and transcript is not None else "") + \
            ("transcript corrected" if transcript is not None else "")
     st.session_state["rv_fix_msg"] = ("success", f"Fixed {sample_id}: {what}")
+    st.session_state["rv_shown"] = {}  # its flags are fixed now: read them afresh
     st.session_state["rv_fix_label"] = ""
     st.session_state["rv_fix_transcript"] = ""
 
@@ -144,6 +145,8 @@ if current or gone:
             say("success", f"{action.replace('_', ' ')}: {len(result.done)} flags updated")
             for sid, check, message in result.conflicts:
                 say("warning", message)
+            # Read what was acted on afresh: those that left the queue leave the selection, the rest show anew.
+            st.session_state["rv_shown"] = {k: v for k, v in st.session_state["rv_shown"].items() if k not in chosen}
             st.rerun()  # redraw the queue with the new statuses
 if st.session_state.get("rv_last_bulk") and st.button("Undo the last action", key="rv_undo"):
     try:
@@ -154,6 +157,7 @@ if st.session_state.get("rv_last_bulk") and st.button("Undo the last action", ke
         say("success", f"undone for {len(undone.done)} flags")
         for sid, check, message in undone.conflicts:
             say("warning", f"{check}: {message}")
+        st.session_state["rv_shown"] = {}  # the undone flags changed: read everything afresh
         st.rerun()
 for kind, message in st.session_state.pop("rv_messages", []):
     getattr(st, kind)(message)

@@ -1,8 +1,13 @@
 """One shared MongoDB for everybody: indexes that the pages' queries use, and two apps and a scan at once on one server.
 
-The index test records the commands that the browse, review and overview
-code sends (a pymongo command listener) and asks the server to ``explain``
+The index tests record the commands that the browse, review and overview
+code sends (a pymongo command listener) and ask the server to ``explain``
 each one: the winning plan reads an index, never the whole collection.
+
+The multi-process test runs two Review pages (AppTest, each in its own
+process and MongoDB client) and ``datasteward scan`` against one real
+``mongod`` of its own (:mod:`mongod`), then checks that what each page told
+its user is exactly what the database holds.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pytest
 from datasteward import browse, overview, review, store
 from datasteward import flags as flaglib
 from datasteward.browse import Filters
+from test_review import flagged  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -290,7 +296,7 @@ def child_app(cfg: dict) -> dict:
     moves = {"open": ["confirm", "dismiss", "comment"], "confirmed": ["dismiss", "comment", "reopen"],
              "dismissed": ["reopen", "comment"]}
     while len(log) < MAX_ACTIONS and after_scan < MIN_ACTIONS:
-        after_scan += (folder / "scan-done").exists()
+        scanned = (folder / "scan-done").exists()
         status = rng.choice(list(moves))
         at.selectbox(key="rv_status").set_value(status).run()
         if not [w for w in at.multiselect if w.key == "rv_selected"]:  # an empty queue has nothing to pick
@@ -304,6 +310,7 @@ def child_app(cfg: dict) -> dict:
             continue
         picked = rng.sample(options, min(len(options), rng.randint(1, 3)))
         log.append(press(at, picked, action))
+        after_scan += scanned
         (folder / f"acted-{me}.tmp").write_text(str(len(log)))
         os.replace(folder / f"acted-{me}.tmp", folder / f"acted-{me}")  # whole, never half-written
     # The duel: both have the same flag on screen; ana acts first, then ben acts on what he saw.
@@ -370,7 +377,8 @@ def child(role: str, cfg: dict, folder: Path, env: dict) -> dict:
 
 def conflicts_named(warnings: list[str]) -> set[tuple[str, str]]:
     """(sample id, check) of each conflict the page reported."""
-    return {(m.group(2), m.group(1)) for w in warnings if (m := re.match(r"(\S+) on ([0-9a-f]{24}) was (changed by|removed)", w))}
+    named = (re.match(r"(\S+) on ([0-9a-f]{24}) was (changed by|removed)", w) for w in warnings)
+    return {(m.group(2), m.group(1)) for m in named if m}
 
 
 def test_two_apps_and_a_scan_at_once_on_one_server_lose_nothing(shared_mongod, tmp_path):
@@ -444,6 +452,9 @@ def test_two_apps_and_a_scan_at_once_on_one_server_lose_nothing(shared_mongod, t
             assert recorded == sorted(step["done"]) and {h["who"] for h in facts["history"]
                                                          if h.get("bulk_id") == step["bulk_id"]} == {step["who"]}
 
+    overlap = [{h["who"] for h in facts["history"] if [h["sample_id"], h["check"]] == setup["flags"][k]} for k in both]
+    assert {"ana", "ben"} in overlap, overlap  # both acted on one and the same flag
+
     duel_sid, _ = setup["flags"][duel]
     ana_duel, ben_duel = logs[0]["log"][-1], logs[1]["log"][-1]
     assert (ana_duel["action"], ana_duel["done"]) == ("confirm", 1)
@@ -480,6 +491,29 @@ def test_a_flag_a_rescan_removed_meanwhile_is_a_conflict_and_the_bulk_goes_on(da
     assert store.write_flags(ds, [(ids[1], rev, kept, flaglib.derived_tags(tags, kept))]) == []
     undone = review.undo(ds, done.bulk_id, review.Actor("ana"))  # one of the two is gone: the other is undone
     assert undone.done == [(ids[0], "blurry")] and [c[:2] for c in undone.conflicts] == [(ids[1], "blurry")]
+
+
+def test_the_review_page_acts_on_what_it_showed(flagged):  # noqa: F811
+    """The same thing in one process, step by step: one's own actions never conflict, another's always do."""
+    from test_review_page import open_review
+
+    ds, _ = flagged
+    at = open_review(ds.name)
+    at.multiselect(key="rv_check").set_value(["dark"]).run()
+    first, second = at.multiselect(key="rv_selected").options[:2]
+    at.multiselect(key="rv_selected").set_value([first]).run()
+    at.button(key="rv_do_comment").click().run()  # still open, so still in the queue and still picked
+    assert at.multiselect(key="rv_selected").value == [first]
+    at.button(key="rv_do_confirm").click().run()
+    assert "confirm: 1 flags updated" in at.success[0].value and not at.warning
+    assert at.multiselect(key="rv_selected").value == []  # confirmed: it left the open queue, and the selection
+    at.multiselect(key="rv_selected").set_value([second]).run()
+    sid, check = flag_keys(ds)[second]
+    review.act(ds, sid, check, "dismiss", review.Actor("ben"), version=1)  # meanwhile, on another app
+    at.button(key="rv_do_confirm").click().run()
+    assert "confirm: 0 flags updated" in at.success[0].value
+    assert f"{check} on {sid} was changed by ben" in at.warning[0].value
+    assert [(h["who"], h["action"]) for h in review.history(ds, sid)] == [("ben", "dismiss")]
 
 
 if __name__ == "__main__":
