@@ -53,6 +53,7 @@ SIZES = (10_000, 100_000, 1_000_000)
 PAGES = ("overview", "review", "drift")
 REPEATS = 5
 BIG = 1_000_000  # from this size on, fewer repeats (``--repeats-big``)
+TOOLS_ONCE = 100_000  # from this size on, export, drift and gate run once
 SCAN_ITEMS = 20_000
 RAY_WORKERS = (1, 2, 4)
 LOCAL_WORKERS = 2
@@ -67,12 +68,19 @@ def load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
+class Stopped(Exception):
+    """A process stopped at its time limit (``--tool-timeout``); the argument is the limit in seconds."""
+
+
 def timed(call: Callable[[], object], repeats: int) -> dict:
     """Seconds of the first call and of ``repeats - 1`` more (each from scratch, caches outside the call aside)."""
     runs = []
     for _ in range(max(1, repeats)):
         started = time.perf_counter()
-        call()
+        try:
+            call()
+        except Stopped as exc:
+            return {"first": runs[0] if runs else None, "runs": runs, "stopped_after": exc.args[0]}
         runs.append(time.perf_counter() - started)
         gc.collect()
     return {"first": runs[0], "runs": runs}
@@ -104,13 +112,17 @@ def profiled(call: Callable[[], object]) -> dict:
             "plan": heaviest.get("planSummary", "")}
 
 
-def cli(*args: str, cwd: Path) -> Callable[[], None]:
+def cli(*args: str, cwd: Path, timeout: float | None = None) -> Callable[[], None]:
     """A call that runs ``datasteward ARGS`` in a new process (the exit code of a failing gate is expected)."""
     exe = Path(sys.executable).with_name("datasteward")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "datasteward.cli"]
 
     def run() -> None:
-        done = subprocess.run(command + list(args), cwd=cwd, capture_output=True, text=True, env=os.environ.copy())
+        try:
+            done = subprocess.run(command + list(args), cwd=cwd, capture_output=True, text=True, env=os.environ.copy(),
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Stopped(timeout) from None
         if done.returncode not in (0, 1):
             raise RuntimeError(f"datasteward {' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-300:]}")
     return run
@@ -136,6 +148,20 @@ def flag_counts(ds) -> list[dict]:
                     "n": {"$sum": 1}}}], allowDiskUse=True))
 
 
+CUBE = ("owner", "check", "status", "severity")
+CUBE_SAMPLE = ("batch", "language", "vendor")
+
+
+def flag_cube(ds) -> list[dict]:
+    """Flags and flagged items per (owner, check, status, severity, batch, language, vendor): the table that would
+    answer every count the Overview and the Review queue show, if it were kept."""
+    return list(ds._sample_collection.aggregate([
+        {"$match": {"flags.0": {"$exists": True}}}, {"$unwind": "$flags"},
+        {"$group": {"_id": {**{k: f"$flags.{k}" for k in CUBE}, **{k: f"${k}" for k in CUBE_SAMPLE}},
+                    "flags": {"$sum": 1}, "items": {"$addToSet": "$_id"}}},
+        {"$project": {"flags": 1, "items": {"$size": "$items"}}}], allowDiskUse=True))
+
+
 def measure_queries(ds, repeats: int) -> dict[str, dict]:
     """The flag queries and the library calls behind the Overview, Review and Drift pages: timed, then profiled once."""
     out = {}
@@ -157,6 +183,7 @@ def query_calls(ds) -> list[tuple[str, Callable[[], object]]]:
                       lambda f=filters, p=page: review.queue(ds, limit=50, skip=(p - 1) * 50, **f)))
     return calls + [
         ("flag counts by owner, check and status", lambda: flag_counts(ds)),
+        ("flag cube: counts by owner, check, status, severity, batch, language, vendor", lambda: flag_cube(ds)),
         ("overview.kpis (Overview)", lambda: overview.kpis(ds)),
         ("overview.top_problems (Overview)", lambda: overview.top_problems(ds, limit=None)),
         ("overview.ownership (Overview)", lambda: overview.ownership(ds)),
@@ -168,24 +195,34 @@ def query_calls(ds) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
-def measure_tools(ds, name: str, repeats: int) -> dict[str, dict]:
-    """``export``, ``drift`` and ``gate``: as CLI processes (start-up included) and as library calls."""
+def measure_tools(ds, name: str, repeats: int, *, timeout: float | None = None, library: bool = True) -> dict[str, dict]:
+    """``export``, ``drift`` and ``gate`` as CLI processes (start-up included), each stopped after ``timeout`` s;
+    with ``library``, also the calls in this process and a plain pymongo read of the exported fields (the floor)."""
     from datasteward import drift, exports, gate
 
     target = _TMP / f"{name}.csv"
     out: dict[str, dict] = {}
     try:
-        out["CLI: datasteward export (CSV)"] = timed(cli("export", name, "--output", str(target), cwd=_TMP), repeats)
-        out["CLI: datasteward drift (kept tables)"] = timed(cli("drift", name, cwd=_TMP), repeats)
-        out["CLI: datasteward drift --refresh"] = timed(cli("drift", name, "--refresh", cwd=_TMP), repeats)
-        out["CLI: datasteward gate"] = timed(cli("gate", name, cwd=_TMP), repeats)
-        out["library: exports.samples_table"] = timed(lambda: exports.samples_table(ds), repeats)
+        for label, args in (("export (CSV)", ("export", name, "--output", str(target))),
+                            ("drift (kept tables)", ("drift", name)), ("drift --refresh", ("drift", name, "--refresh")),
+                            ("gate", ("gate", name))):
+            out[f"CLI: datasteward {label}"] = timed(cli(*args, cwd=_TMP, timeout=timeout), repeats)
         out["library: exports.flags_table"] = timed(lambda: exports.flags_table(ds), repeats)
         out["library: drift.drift by batch (computed)"] = timed(lambda: drift.drift(ds, "batch"), repeats)
-        out["library: gate.run_gate"] = timed(lambda: gate.run_gate(name), repeats)
+        if library:
+            out["library: exports.samples_table"] = timed(lambda: exports.samples_table(ds), repeats)
+            out["library: gate.run_gate"] = timed(lambda: gate.run_gate(name), repeats)
+            out["pymongo: the exported fields read as plain documents"] = timed(lambda: raw_read(ds), repeats)
     finally:
         target.unlink(missing_ok=True)
     return out
+
+
+def raw_read(ds) -> int:
+    """Every sample's exported fields through pymongo, without FiftyOne's documents: what the export must read."""
+    fields = ("media_path", "modality", "batch", "language", "vendor", "split", "speaker", "accent", "gender",
+              "ground_truth.label", "consensus_label", "agreement", "transcript", "quality", "scores", "flags")
+    return sum(1 for _ in ds._sample_collection.find({}, {f: 1 for f in fields}, batch_size=10_000))
 
 
 def measure_pages(name: str, repeats: int) -> dict[str, dict]:
@@ -217,22 +254,31 @@ def dataset_for(n: int, *, reuse: bool) -> tuple[str, float | None]:
     return name, report.seconds
 
 
+def collection_stats(ds) -> dict:
+    """Size of the sample collection on disk and in memory: what a shard has to hold."""
+    stats = ds._sample_collection.database.command("collStats", ds._sample_collection.name)
+    return {k: stats.get(k) for k in ("count", "size", "avgObjSize", "storageSize", "totalIndexSize", "nindexes")}
+
+
 def measure_size(n: int, args, results: dict) -> None:
     from datasteward import store
 
     repeats = args.repeats_big if n >= BIG else args.repeats
-    tool_repeats = 1 if n >= BIG else min(3, repeats)
+    tool_repeats = 1 if n >= TOOLS_ONCE else min(3, repeats)  # whole exports of 100k samples take minutes
     entry: dict = {"samples": n, "repeats": repeats, "tool_repeats": tool_repeats, "load": {}}
     results.setdefault("sizes", {})[str(n)] = entry
     name, seconds = dataset_for(n, reuse=args.reuse)
     ds = store.open_dataset(name)
     entry["generated_s"] = seconds
+    entry["collection"] = collection_stats(ds)
+    entry["cube_rows"] = len(flag_cube(ds))
     counted = ds._sample_collection.aggregate([{"$group": {"_id": None, "n": {"$sum": {"$size": {"$ifNull": ["$flags", []]}}}}}])
     entry["flags"] = next(iter(counted), {}).get("n", 0)
     try:
         for part, run in (("queries", lambda: measure_queries(ds, repeats)),
                           ("pages", lambda: measure_pages(name, repeats)),
-                          ("tools", lambda: measure_tools(ds, name, tool_repeats))):
+                          ("tools", lambda: measure_tools(ds, name, tool_repeats, timeout=args.tool_timeout,
+                                                          library=n < TOOLS_ONCE))):
             if part in args.skip:
                 continue
             print(f"{n:,}: {part}…", flush=True)
@@ -314,6 +360,7 @@ def scan_once(base: str, engine: str, workers: int) -> dict:
         row["decoded"] = report.decoded
         row["errors"] = len(report.errors)
         row["measuring_s"] = clock.seconds("measuring")
+        row["stages"] = {stage: clock.seconds(stage) for stage in clock.stages}
         row["processes"] = getattr(report, "workers", None)  # distinct processes that measured items, where reported
     finally:
         store.delete_dataset(name)
@@ -335,6 +382,7 @@ def measure_scan(args, results: dict) -> None:
         report = import_source(manifest, base, workers=LOCAL_WORKERS)
         entry["import_s"] = time.perf_counter() - started
         entry["items"] = store.open_dataset(base).count()
+        entry["bytes"] = sum(Path(p).stat().st_size for p in store.open_dataset(base).values("media_path"))
         entry["import_problems"] = len(report.problems)
         save(results, args.results)
         plans = [("local", LOCAL_WORKERS)] + [("ray", w) for w in args.ray_workers]
@@ -369,15 +417,28 @@ def _median(values) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _cell(seconds: float | None, target: float | None = None) -> str:
+def _figure(entry: dict | None) -> float | str | None:
+    """The median of a measurement's runs, or what it was stopped at."""
+    if entry is None:
+        return None
+    if entry.get("stopped_after") and not entry.get("runs"):
+        return f"> {entry['stopped_after']:.0f} (stopped)"
+    return _median(entry.get("runs"))
+
+
+def _cell(seconds: float | str | None, target: float | None = None) -> str:
     if seconds is None:
         return "–"
+    if isinstance(seconds, str):
+        return seconds
     text = f"{seconds:.2f}" if seconds < 100 else f"{seconds:.0f}"
     return f"**{text}**" if target is not None and seconds > target else text
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return "–" if a is None or b is None or a <= 0 else f"{b / a:.1f}x"
+def _ratio(a: float | str | None, b: float | str | None) -> str:
+    if not isinstance(a, float | int) or not isinstance(b, float | int) or a <= 0:
+        return "–"
+    return f"{b / a:.1f}x"
 
 
 def growth_table(rows: dict[str, list[float | None]], sizes: list[int], head: str,
@@ -399,21 +460,33 @@ def render(results: dict) -> str:
     when = results.get("finished_at", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"))
     out = [SECTION, "",
            f"Measured by `make bench-full` (`benchmarks/scale.py`) up to {when} UTC, {platform.machine()}, "
-           f"{os.cpu_count()} cores, Python {platform.python_version()}, MongoDB {results.get('mongo', '?')}. "
+           f"{os.cpu_count()} cores, Python {platform.python_version()}, MongoDB {results.get('mongo', '?')}, "
+           f"code at {', '.join(results.get('commits') or ['?'])}. "
            "The machine is shared with other work and noisy: the load average (1, 5, 15 min) at the start of each "
            "part is given beside it, and on 2 cores a load above 2 means the figures include waiting for the CPU. "
            "Datasets are synthetic (`benchmarks/synth.py`: 20 batches, 8 languages, 4 vendors, flags at per-check "
            "rates with batch and language spikes, a part of them reviewed); each size was written into a fresh "
            "dataset with its indexes. Seconds.", ""]
     if sizes:
-        out += ["### Datasets", "", "| samples | flags | written in s | load at queries | load at pages | load at tools |",
-                "|---|---|---|---|---|---|"]
+        out += ["### Datasets", "",
+                "The sample collection's size from `collStats` (documents uncompressed, and on disk), its indexes, "
+                "and the rows a kept table of flag counts by (owner, check, status, severity, batch, language, "
+                "vendor) would have.", "",
+                "| samples | flags | flag-count rows | data MB | bytes per sample | on disk MB | indexes (MB) "
+                "| written in s | load at queries | load at pages | load at tools |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
         for n in sizes:
             e = by[n]
             loads = [" / ".join(f"{v:.2f}" for v in e["load"][p]) if p in e.get("load", {}) else "–"
                      for p in ("queries", "pages", "tools")]
             gen = "–" if e.get("generated_s") is None else f"{e['generated_s']:.0f}"
-            out.append(f"| {n:,} | {e.get('flags', 0):,} | {gen} | " + " | ".join(loads) + " |")
+            c = e.get("collection") or {}
+            mb = lambda key: f"{c[key] / 2**20:,.0f}" if c.get(key) is not None else "–"  # noqa: E731
+            per = f"{c['avgObjSize']:,}" if c.get("avgObjSize") else "–"
+            indexes = f"{c['nindexes']} ({mb('totalIndexSize')})" if c.get("nindexes") else "–"
+            cube = f"{e['cube_rows']:,}" if e.get("cube_rows") is not None else "–"
+            out.append(f"| {n:,} | {e.get('flags', 0):,} | {cube} | {mb('size')} | {per} | {mb('storageSize')} | "
+                       f"{indexes} | {gen} | " + " | ".join(loads) + " |")
         out.append("")
         page_rows: dict[str, list] = {}
         targets: dict[str, float] = {}
@@ -437,7 +510,7 @@ def render(results: dict) -> str:
             repeats = ", ".join(f"{by[n]['repeats']} at {_short(n)}" for n in sizes)
             out += ["### Pages", "",
                     "`streamlit run app.py` driven by Chromium through `benchmarks/pages.py`: cold is the first visit on "
-                    "a fresh server (after one visit to the root, see the section above), warm the median of further "
+                    "a fresh server (after one visit to the root, which is how `benchmarks/pages.py` opens a page first), warm the median of further "
                     "visits in new browser sessions, interaction the median of option picks in the page's first "
                     f"drop-down ({'; '.join(f'{k}: “{v}”' for k, v in widgets.items())}), repeats: {repeats}. "
                     f"**Bold** is over the target ({TARGET_RENDER_S:g} s first render, {TARGET_INTERACTION_S:g} s "
@@ -450,12 +523,13 @@ def render(results: dict) -> str:
                  "returns one page of 50 rows and the total count."),
                 ("tools", "Export, drift and gate",
                  "CLI rows are whole `datasteward` processes (start-up and import included); library rows are the "
-                 "calls in a warm process. Median of " + ", ".join(f"{by[n]['tool_repeats']} at {_short(n)}"
+                 "calls in a warm process, run below 100k samples only (the CLI rows cover the same work), with "
+                 "a plain pymongo read of the exported fields as the floor of any export. Median of " + ", ".join(f"{by[n]['tool_repeats']} at {_short(n)}"
                                                                  for n in sizes) + " runs.")):
             labels = list(dict.fromkeys(k for n in sizes for k in by[n].get(part, {})))
             if not labels:
                 continue
-            rows = {k: [_median(by[n].get(part, {}).get(k, {}).get("runs")) for n in sizes] for k in labels}
+            rows = {k: [_figure(by[n].get(part, {}).get(k)) for n in sizes] for k in labels}
             out += [f"### {title}", "", text, "", *growth_table(rows, sizes, "measurement"), ""]
             if part == "queries":
                 out += profile_table(by)
@@ -463,7 +537,8 @@ def render(results: dict) -> str:
     if scan:
         out += ["### Scan throughput", "",
                 f"The demo's media hard-linked under distinct names to {scan.get('items', 0):,} items "
-                f"(imported once in {scan.get('import_s', 0):.0f} s; the copies are exact duplicates of each other, "
+                f"({scan.get('bytes', 0) / 2**20:,.0f} MB; imported once in {scan.get('import_s', 0):.0f} s; "
+                "the copies are exact duplicates of each other, "
                 "so that check fires, which does not matter for throughput), then each engine scans a fresh copy of "
                 "that dataset: the whole `scan` (decoding and per-item metrics, dataset-level checks, flags, writes). "
                 "The per-item phase is the time from the first to the last measured item.", "",
@@ -480,6 +555,11 @@ def render(results: dict) -> str:
             loads = " / ".join(f"{v:.2f}" for v in r["load"])
             out.append(f"| {r['engine']} | {r['workers']} | {r.get('processes') or '–'} | {r['items']:,} | {r['seconds']:.0f} | "
                        f"{r['items'] / r['seconds']:.1f} | {_cell(phase)} | {per_item} | {loads} |")
+        stages = [(r["engine"], r["workers"], r["stages"]) for r in scan["runs"] if r.get("stages")]
+        if stages:
+            out += ["", "Where each scan's time went, from its progress reports (first to last report of each stage, "
+                    "seconds): " + "; ".join(f"{e} {w}: " + ", ".join(f"{k} {v:.0f}" for k, v in st.items() if v)
+                                              for e, w, st in stages) + "."]
         out.append("")
     return "\n".join(out)
 
@@ -514,6 +594,16 @@ def write_report(results: dict, output: Path | None) -> str:
     return text
 
 
+def source_version() -> str:
+    """The commit measured, marked when the checkout had uncommitted changes."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
@@ -522,6 +612,7 @@ def main(argv=None) -> int:
                     help="parts of the size measurements to leave out")
     ap.add_argument("--repeats", type=int, default=REPEATS, help="repeats below 1M samples")
     ap.add_argument("--repeats-big", type=int, default=3, help="repeats at 1M samples and more")
+    ap.add_argument("--tool-timeout", type=float, help="stop a CLI run after this many seconds (default: never)")
     ap.add_argument("--no-scan", action="store_true", help="skip the scan throughput part")
     ap.add_argument("--scan-items", type=int, default=SCAN_ITEMS)
     ap.add_argument("--ray-workers", type=int, nargs="*", default=list(RAY_WORKERS),
@@ -542,6 +633,8 @@ def main(argv=None) -> int:
         import fiftyone.core.odm as foo
 
         results["mongo"] = foo.get_db_conn().client.server_info().get("version")
+        results.setdefault("commits", [])
+        results["commits"] = list(dict.fromkeys(results["commits"] + [source_version()]))
         if not args.no_sizes:
             for n in args.sizes:
                 measure_size(n, args, results)
