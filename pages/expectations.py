@@ -25,7 +25,9 @@ def cached_contract(path: str | None, mtime: float | None) -> Contract:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def load_acceptance(name: str, stamp: tuple, path: str | None, mtime: float | None) -> pd.DataFrame:
-    return expectations.acceptance(store.open_dataset(name), cached_contract(path, mtime))
+    contract = cached_contract(path, mtime)
+    return store.kept(store.open_dataset(name), f"acceptance:{path}:{mtime}",
+                      lambda ds: expectations.acceptance(ds, contract))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -35,7 +37,7 @@ def load_breakdown(name: str, stamp: tuple, path: str | None, mtime: float | Non
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def load_range(name: str, stamp: tuple, check: str) -> dict:
-    return expectations.score_range(store.open_dataset(name), check)
+    return store.kept(store.open_dataset(name), f"score_range:{check}", lambda ds: expectations.score_range(ds, check))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -43,9 +43,11 @@ if row is not None:
             page.review_tables(row)
 
 page.stop_if_empty()
+tiles = bu.page_thumbnails(page.result.rows)
 for start in range(0, len(page.result.rows), COLUMNS):
-    for col, item in zip(st.columns(COLUMNS), page.result.rows[start : start + COLUMNS]):
+    row_items = zip(page.result.rows[start : start + COLUMNS], tiles[start : start + COLUMNS])
+    for col, (item, tile) in zip(st.columns(COLUMNS), row_items):
         with col:
-            st.image(bu.row_thumbnail(item), width="stretch")
+            st.image(tile, width="stretch")
             st.caption(f"{bu.md(bu.name_of(item))} · {bu.md(item['batch'])}  \n{bu.md(bu.flag_summary(item))}")
             bu.open_button(item, P)

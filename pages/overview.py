@@ -8,10 +8,7 @@ from datasteward.checks import OWNER_DUTIES
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def load(name: str, stamp: tuple) -> dict:
-    ds = store.open_dataset(name)
-    ds.reload()  # the last scan's agreement lives in the dataset's info, which another process may have written
-    return {"kpis": overview.kpis(ds), "problems": overview.top_problems(ds, limit=None),
-            **overview.ownership(ds)}
+    return overview.tables(store.open_dataset(name))
 
 
 st.title("Overview")

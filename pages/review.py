@@ -17,8 +17,13 @@ ALL = "(all)"
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def load_queue(name: str, stamp: tuple, page: int, filters: tuple) -> tuple[int, list[dict]]:
-    return review.queue(store.open_dataset(name), limit=PAGE_SIZE, skip=(page - 1) * PAGE_SIZE,
-                        **{k: list(v) if isinstance(v, tuple) else v for k, v in filters})
+    def compute(ds):
+        total, rows = review.queue(ds, limit=PAGE_SIZE, skip=(page - 1) * PAGE_SIZE,
+                                   **{k: list(v) if isinstance(v, tuple) else v for k, v in filters})
+        return [total, rows]
+
+    total, rows = store.kept(store.open_dataset(name), f"queue:{page}:{filters!r}", compute)
+    return total, rows
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -459,6 +459,26 @@ def apply_drift(rng, tts):
         it.problems.append(("drift", "degraded_language", d))
 
 
+def cut_drift_transcripts(rng, tts, share=0.2):
+    """Cut ~``share`` of each degraded cell's transcripts after their first word, as a careless export would.
+
+    One-word edits (:func:`apply_drift`) leave a transcript's length, and so every
+    audio-free check, almost unchanged: without a speech recogniser they cannot be
+    seen. A transcript that keeps one word of three or more can: its letters per
+    second are far below the speaker's. These errors use their own generator
+    (``seed + 1``), so the rest of the demo is the same as without them.
+    """
+    for batch in sorted({it.batch for it in tts if is_drift_cell(it)}):
+        cell = [it for it in tts if is_drift_cell(it) and it.batch == batch]
+        drift = {id(it): next(d for check, _, d in it.problems if check == "drift") for it in cell}
+        free = [it for it in cell if "transcript" not in drift[id(it)] and not it.annotations and len(it.digits) >= 3]
+        for i in rng.permutation(len(free))[:int(round(share * len(cell)))]:
+            it = free[i]
+            it.transcript = it.truth.split()[0]
+            drift[id(it)]["transcript"] = "cut after its first word"
+            it.problems.append(("speech_rate_outlier", "cut_transcript", dict(words_kept=1, words=len(it.digits))))
+
+
 def simulate_predictions(rng, items):
     """Simulated model: images ~85% right, FSDD ~90%; none for TTS or corrupt files."""
     degraded = {"dark", "blurry", "low_information", "odd_size", "odd_aspect_ratio", "low_snr",
@@ -847,7 +867,8 @@ Audio items per language and batch (items with a blank `language` are not counte
    low-light photos. The simulated model predicts the true class there, confidently. A few flipped labels
    are scattered elsewhere.
 2. **Language drift**: from {drift_batches}, every `{drift_lang}` clip has extra noise (15-25 dB SNR) and
-   ~30% of its transcripts lose or change one digit word (`check=drift`, a batch-level finding).
+   ~30% of its transcripts lose or change one digit word, and ~20% are cut after their first word
+   (`check=drift`, a batch-level finding; the cut ones are also listed as `cut_transcript`).
 3. **A spammer**: ~150 photos and ~60 TTS clips have three annotators (one row each). Annotators are ~90%
    accurate with look-alike confusions, except `{spammer}` (polyglot-data) who labels images at random;
    the spammer's wrong labels are listed with `check=annotator_quality` (an annotator-level finding).
@@ -945,6 +966,7 @@ def build(source, out, heldout, seed, jobs):
     img_orig = plan_image_problems(rng, images)
     fsdd_orig, tts_orig = plan_audio_problems(rng, fsdd, tts)
     apply_drift(rng, tts)
+    cut_drift_transcripts(np.random.default_rng(seed + 1), tts)
     copies = [c for orig in (img_orig, fsdd_orig, tts_orig) for c in make_duplicates(rng, orig)]
     items = images + fsdd + tts + copies
     simulate_predictions(rng, items)

@@ -135,6 +135,20 @@ def test_vendors_are_compared_with_the_others_and_languages_with_their_own_batch
         drift.compare(data, "speaker")
 
 
+def test_a_decline_too_small_for_each_batch_shows_once_the_late_batches_are_pooled(rng):
+    # 40 clips a batch; from b4 on, 20% flagged instead of 3%: about 8 against 1 per batch.
+    order = [f"b{i}" for i in range(1, 7)]
+    data = frame(rng, {b: {"n": 40, "dark": 0.2 if b >= "b4" else 0.03} for b in order}).assign(language="sw")
+    table = drift.compare(data, "language", batch_order=order)
+    pooled = cell(table, "sw · b4 onwards", "dark rate")
+    assert pooled["reference"] == "sw · before b4 (b1–b3)"
+    assert (pooled["n"], pooled["n_ref"]) == (120, 120)
+    assert pooled["verdict"] == drift.DRIFT and pooled["worse"]
+    # The first batch has nothing before it, and the last alone is already compared with all before it.
+    assert {g for g in table["group"] if g.endswith("onwards")} == {f"sw · b{i} onwards" for i in range(2, 6)}
+    assert "sw · b4 onwards" not in set(drift.compare(data, "language", reference="previous", batch_order=order)["group"])
+
+
 def test_trends_from_cell_totals_equal_direct_means_and_rates(rng):
     data = frame(rng, {"b1": {"dark": 0.1, "vendor": "v1"}, "b2": {"dark": 0.3, "vendor": "v2"}}).assign(
         language=lambda f: np.where(np.arange(len(f)) % 2 == 0, "en", "sw"))

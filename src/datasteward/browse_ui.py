@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +34,7 @@ def md(text) -> str:
 def cached_facets(name: str, samples: int, modality: str) -> dict[str, list[str]]:
     """Filter options, keyed on the sample count rather than the full stamp: review actions never change them,
     and a fixed label shows within the ``ttl``."""
-    return browse.facets(store.open_dataset(name), modality)
+    return store.kept(store.open_dataset(name), f"facets:{modality}", lambda ds: browse.facets(ds, modality))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -52,20 +54,32 @@ def cached_page(name: str, stamp: tuple, filters: browse.Filters, sort_by: str |
                        limit=limit, total=cached_count(name, stamp, filters))
 
 
-@st.cache_data(max_entries=2000, show_spinner=False)
-def thumbnail_png(thumbnail: str | None, media_path: str | None, label, prediction, confidence,
-                  detections: tuple) -> bytes:
-    """The annotated thumbnail as PNG bytes; cached on everything that changes the picture."""
+@functools.lru_cache(maxsize=2000)
+def thumbnail_jpeg(thumbnail: str | None, media_path: str | None, label, prediction, confidence,
+                   detections: tuple) -> bytes:
+    """The annotated thumbnail as JPEG bytes; cached on everything that changes the picture.
+
+    A plain LRU cache, not ``st.cache_data``, so that a page's tiles can be drawn
+    in threads (:func:`page_thumbnails`).
+    """
     row = {"thumbnail": thumbnail, "media_path": media_path, "label": label, "prediction": prediction,
            "confidence": confidence, "detections": list(detections)}
     buf = io.BytesIO()
-    browse.annotated_thumbnail(row).save(buf, "PNG")
+    browse.annotated_thumbnail(row).save(buf, "JPEG", quality=88)
     return buf.getvalue()
 
 
 def row_thumbnail(row: dict) -> bytes:
-    return thumbnail_png(row["thumbnail"], row["media_path"], row["label"], row["prediction"], row["confidence"],
-                         tuple(row["detections"]))
+    return thumbnail_jpeg(row["thumbnail"], row["media_path"], row["label"], row["prediction"], row["confidence"],
+                          tuple(row["detections"]))
+
+
+def page_thumbnails(rows: list[dict]) -> list[bytes]:
+    """Every tile of a page, drawn in threads (Pillow decodes, resizes and encodes without the GIL)."""
+    if len(rows) < 2:
+        return [row_thumbnail(r) for r in rows]
+    with ThreadPoolExecutor(max_workers=min(4, len(rows))) as pool:
+        return list(pool.map(row_thumbnail, rows))
 
 
 # --- filters in the URL ----------------------------------------------------------

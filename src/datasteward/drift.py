@@ -44,6 +44,7 @@ FLOORS = {"standardized W": MIN_SHIFT, "Cohen's h": MIN_H, "PSI": MIN_PSI}  # ef
 # size the test already sees shifts far below the effect-size floor, and 100,000-sample
 # references stay fast.
 MAX_TEST_SAMPLE = 2000
+SINCE_STARTS = 5  # a language's pooled "from batch b onwards" comparisons start at one of its last deliveries
 
 DRIFT, STABLE, NOT_ENOUGH = "drift", "stable", "not enough data"
 
@@ -185,7 +186,12 @@ def comparisons(frame: pd.DataFrame, by: str, *, reference: str = "earlier", bas
     - ``by="vendor"`` or ``"language"``: each vendor (language) against all the
       others, and each of its batches against its own reference batches (as for
       ``batch``), so a vendor's bad delivery or a language's decline shows even
-      when the rest of the batch is fine.
+      when the rest of the batch is fine;
+    - ``by="language"`` against ``earlier`` batches also compares each language's
+      batches from each of its last deliveries onwards (:data:`SINCE_STARTS`),
+      pooled, with its batches before it: a decline that persists over several
+      small batches is seen as a whole, where each batch alone is too small to
+      tell it from chance.
     """
     if by not in BY:
         raise DataStewardError(f"drift by {by!r}: use one of {', '.join(BY)}")
@@ -202,6 +208,24 @@ def comparisons(frame: pd.DataFrame, by: str, *, reference: str = "earlier", bas
         for value in sorted(frame[by].dropna().unique()):
             part = frame[frame[by] == value]
             out += _batch_comparisons(part, order, reference, baseline, prefix=f"{value} · ", by=by)
+            if by == "language" and reference == "earlier":
+                out += _since_comparisons(part, order, prefix=f"{value} · ", by=by)
+    return out
+
+
+def _since_comparisons(frame: pd.DataFrame, order: list[str], *, prefix: str, by: str) -> list[Comparison]:
+    """The batches from each one onwards against those before it, within one language."""
+    present = [b for b in order if (frame["batch"] == b).any()]
+    scope = {by: [prefix.split(" · ")[0]]}
+    out = []
+    # The last batch alone against all before it is already a batch comparison; older starts than the last
+    # few deliveries are history, each one more test for the correction to pay for.
+    for i in range(max(1, len(present) - 1 - SINCE_STARTS), len(present) - 1):
+        after, before = present[i:], present[:i]
+        out.append(Comparison(by, f"{prefix}{present[i]} onwards", f"{prefix}before {present[i]} ({before[0]}–{before[-1]})",
+                              frame.index[frame["batch"].isin(after)].to_numpy(),
+                              frame.index[frame["batch"].isin(before)].to_numpy(),
+                              {**scope, "batch": list(after)}, {**scope, "batch": list(before)}))
     return out
 
 
@@ -495,6 +519,7 @@ def drift(ds, by: str = "batch", *, reference: str = "earlier", baseline: str | 
 
 
 CACHE = "datasteward_drift"
+VERSION = 2  # of the comparisons: tables kept by an older version are computed again
 
 
 def _terms(ds):
@@ -506,9 +531,13 @@ def _terms(ds):
 
 
 def _basis(ds) -> dict:
-    """What a cached drift table depends on: the samples and the last scan (not later review actions)."""
-    ds.reload()
-    return {"count": ds.count(), "scan": ((ds.info or {}).get("scan") or {}).get("finished_at")}
+    """What a cached drift table depends on: the comparisons' version, the samples and the last scan (not later
+    review actions). Read from the database, so a scan run by another process is seen."""
+    import fiftyone.core.odm as foo
+
+    doc = foo.get_db_conn().datasets.find_one({"_id": ds._doc.id}, {"info.scan.finished_at": 1}) or {}
+    return {"version": VERSION, "count": ds._sample_collection.estimated_document_count(),
+            "scan": ((doc.get("info") or {}).get("scan") or {}).get("finished_at")}
 
 
 def cached_drift(ds, by: str = "batch", *, reference: str = "earlier", baseline: str | None = None,

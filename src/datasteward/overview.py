@@ -14,6 +14,16 @@ PROBLEM_COLUMNS = ["check", "owner", "severity", "open_flags", "share", "describ
 _OPEN = {"$filter": {"input": {"$ifNull": ["$flags", []]}, "cond": {"$eq": ["$$this.status", "open"]}}}
 
 
+def tables(ds) -> dict:
+    """Everything the Overview shows: ``kpis``, ``problems`` (every check) and the ``batch`` and ``language``
+    ownership matrices; kept in the database until the dataset changes (:func:`store.kept`)."""
+    def compute(ds):
+        ds.reload()  # the last scan's agreement lives in the dataset's info, which another process may have written
+        return {"kpis": kpis(ds), "problems": top_problems(ds, limit=None), **ownership(ds)}
+
+    return store.kept(ds, "overview", compute)
+
+
 def kpis(ds) -> dict:
     """Headline numbers of a dataset.
 

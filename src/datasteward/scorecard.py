@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from datasteward import store
+
 RATE_COLUMNS = ["flags", "open", "confirmed", "sent_back", "dismissed", "fixed", "confirmed_rate", "dismissed_rate"]
 
 
@@ -36,7 +38,8 @@ def vendor_scorecard(ds) -> pd.DataFrame:
     """Per vendor: items, estimated accuracy and agreement from the last scan, and review rates."""
     stats = (ds.info or {}).get("scan") or {}
     cards = pd.DataFrame(stats.get("vendors") or [], columns=["vendor", "items", "ds_accuracy", "agreement_with_consensus"])
-    return cards.merge(review_rates(ds, "vendor"), on="vendor", how="outer")
+    rates = store.kept(ds, "review_rates:vendor", lambda d: review_rates(d, "vendor"))
+    return cards.merge(rates, on="vendor", how="outer")
 
 
 def annotator_scorecard(ds) -> pd.DataFrame:

@@ -105,6 +105,8 @@ def delete_dataset(name: str) -> None:
     db[SUMMARIES].delete_one({"_id": name})
     db[REVISIONS].delete_one({"_id": name})
     db["datasteward_drift"].delete_many({"dataset": name})
+    db[KEPT].delete_many({"_id.dataset": name})
+    _OPENED.pop(name, None)
 
 
 def _declare_schema(ds) -> None:
@@ -523,3 +525,60 @@ def set_info(ds, key: str, value) -> None:
     ds.info = info
     ds.save()
     touch(ds)
+
+
+# --- kept results -----------------------------------------------------------
+
+KEPT = "datasteward_kept"
+
+
+def kept(ds, key: str, compute):
+    """``compute(ds)``, kept in the database until the dataset next changes.
+
+    A change is samples added or removed, or any write through Data Steward
+    (:func:`touch`: a scan, a review action, a label fix, a rejected batch). A
+    page on a freshly started server, or a second app process, then reads the
+    result instead of counting 100,000 samples again. The value may hold
+    numbers, strings, lists, dicts and DataFrames (kept as plain documents: a
+    shared database never hands a page anything to execute).
+    """
+    import bson.errors
+    import fiftyone.core.odm as foo
+
+    coll = ds._sample_collection
+    last = next(iter(coll.find({}, {"_id": 1}).sort("_id", -1).limit(1)), {}).get("_id")
+    basis = {"count": coll.estimated_document_count(), "last": last, "revision": revision(ds.name)}
+    where = foo.get_db_conn()[KEPT]
+    _id = {"dataset": ds.name, "key": key}
+    doc = where.find_one({"_id": _id})
+    if doc and doc.get("basis") == basis:
+        return _decode(doc["value"])
+    value = compute(ds)
+    try:
+        where.replace_one({"_id": _id}, {"basis": basis, "value": _encode(value)}, upsert=True)
+    except (bson.errors.InvalidDocument, OverflowError):  # a value BSON cannot hold is computed every time
+        pass
+    return value
+
+
+def _encode(value):
+    if isinstance(value, pd.DataFrame):
+        frame = value.astype(object).where(value.notna(), None)
+        return {"__frame__": [str(c) for c in value.columns], "rows": frame.values.tolist()}
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if hasattr(value, "item"):  # a numpy scalar
+        return value.item()
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        if "__frame__" in value:
+            return pd.DataFrame(value["rows"], columns=value["__frame__"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
