@@ -297,6 +297,9 @@ def _phase2(ds, selected: set[str], terms: Contract, progress: Progress | None, 
     from datasteward import drift
 
     drift.precompute(ds, progress=progress)  # the Drift page and `datasteward drift` read these
+    from datasteward import overview
+
+    overview.tables(ds)  # kept for the Overview page until the next change
 
 
 def _write_item_results(ds, table: pd.DataFrame, decided: pd.DataFrame, label_result) -> None:

@@ -234,6 +234,14 @@ def _batch_order(ds) -> list[str]:
 SUMMARIES = "datasteward_summaries"
 
 
+def sample_basis(ds) -> dict:
+    """Changes when samples are added or removed: the collection's document count (from its metadata, so
+    constant time at any size) and its newest ``_id``."""
+    coll = ds._sample_collection
+    last = next(iter(coll.find({}, {"_id": 1}).sort("_id", -1).limit(1)), {}).get("_id")
+    return {"count": coll.estimated_document_count(), "last": last}
+
+
 def summary(ds) -> dict[str, pd.DataFrame]:
     """Sample counts by modality, batch (in delivery order), language and vendor.
 
@@ -244,9 +252,7 @@ def summary(ds) -> dict[str, pd.DataFrame]:
     """
     import fiftyone.core.odm as foo
 
-    coll = ds._sample_collection
-    last = next(iter(coll.find({}, {"_id": 1}).sort("_id", -1).limit(1)), {}).get("_id")
-    basis = {"count": coll.estimated_document_count(), "last": last}
+    basis = sample_basis(ds)
     kept = foo.get_db_conn()[SUMMARIES]
     doc = kept.find_one({"_id": ds.name})
     if doc and doc.get("basis") == basis:
@@ -545,9 +551,7 @@ def kept(ds, key: str, compute):
     import bson.errors
     import fiftyone.core.odm as foo
 
-    coll = ds._sample_collection
-    last = next(iter(coll.find({}, {"_id": 1}).sort("_id", -1).limit(1)), {}).get("_id")
-    basis = {"count": coll.estimated_document_count(), "last": last, "revision": revision(ds.name)}
+    basis = {**sample_basis(ds), "revision": revision(ds.name)}
     where = foo.get_db_conn()[KEPT]
     _id = {"dataset": ds.name, "key": key}
     doc = where.find_one({"_id": _id})

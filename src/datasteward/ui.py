@@ -53,8 +53,8 @@ def dataset_names() -> list[str]:
 
 def dataset_stamp(name: str) -> tuple:
     """Changes whenever the dataset's samples change; the key of every cached loader."""
-    ds = store.open_dataset(name)
-    return ds.count(), str(ds.last_modified_at), store.revision(name)
+    basis = store.sample_basis(store.open_dataset(name))
+    return basis["count"], str(basis["last"]), store.revision(name)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
