@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Page timings, measured not asserted: every app page's first render (cold and warm) and one interaction, at 100,000 samples.
 
-Starts ``streamlit run app.py`` against a synthetic dataset (``benchmarks/synth.py``)
+Starts ``streamlit run app.py`` (through ``python -m datasteward.serve``, as ``make run``
+does: the app's modules are imported and the database connected before the server
+answers) against a synthetic dataset (``benchmarks/synth.py``)
 in a private database and drives Debian's Chromium through Playwright. The
 pages are read from ``app.py``'s ``st.navigation``, so new pages are measured
 without changes here. Usage (``make bench`` runs it after ``run.py``)::
@@ -14,8 +16,9 @@ Times come from the browser's own clock: from navigation start for a first
 render, and from the click that picks a widget option for an interaction.
 
 - cold: a fresh server, first visit to the page; for the default page that is
-  the server's first visit (imports, database connection, every cache empty),
-  for the others the first visit after one to the root (see ``measure``);
+  the server's first visit (every cache empty), for the others the first visit
+  after one to the root (see ``measure``); results the database keeps across
+  restarts (``store.kept``, the drift tables) are read, as on any restart;
 - warm: the median of 5 further visits in new browser sessions (server caches warm);
 - interaction: the median of 5 option picks in the page's first drop-down
   (select box or multiselect) outside a form, where the page has one.
@@ -234,11 +237,13 @@ def report(results: list[Timing], n: int, gen_seconds: float, repeats: int) -> s
         f"## Pages at {n:,} samples", "",
         f"Measured by `benchmarks/pages.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: "
         f"`streamlit run app.py` against a synthetic dataset of {n:,} samples (`benchmarks/synth.py`, written in "
-        f"{gen_seconds:.0f} s), driven by Debian's Chromium through Playwright. Cold is the first visit to the "
-        "page on a fresh server: for the default page that includes importing FiftyOne and connecting to the "
-        "database; the other pages are opened after one visit to the root (a fresh server opening a page URL first "
-        "runs the bare page script from `pages/`, without `app.py`), so their cold figure has the process warm and the "
-        f"page's own caches empty. Warm is the median of {repeats} "
+        f"{gen_seconds:.0f} s), driven by Debian's Chromium through Playwright. The server is started as `make run` "
+        "starts it (`python -m datasteward.serve`: FiftyOne imported and the database connected before it answers). "
+        "Cold is the first visit to the page on a fresh server: for the default page every cache is empty; the "
+        "other pages are opened after one visit to the root, so their cold figure has the page's own caches empty. "
+        "What the database keeps across restarts (the scan's drift tables and kept results, which the generator "
+        "computes as a scan does) is read as on any restart. "
+        f"Load average (1 min) {os.getloadavg()[0]:.1f} when the report was written. Warm is the median of {repeats} "
         f"visits in new browser sessions; an interaction is the median of {repeats} option picks in the page's first "
         "drop-down, from the click to the finished rerun. Seconds; **bold** is over the target "
         f"({TARGET_RENDER_S:g} s first render, {TARGET_INTERACTION_S:g} s interaction).", "",
