@@ -302,8 +302,11 @@ def child_app(cfg: dict) -> dict:
         if not [w for w in at.multiselect if w.key == "rv_selected"]:  # an empty queue has nothing to pick
             continue
         action = rng.choice(moves[status])
-        at.text_input(key="rv_assignee").set_value(me if action == "confirm" else "").run()
-        at.text_input(key="rv_note").set_value(f"{me} {len(log)}").run()
+        try:
+            at.text_input(key="rv_assignee").set_value(me if action == "confirm" else "").run()
+            at.text_input(key="rv_note").set_value(f"{me} {len(log)}").run()
+        except KeyError:  # the other reviewer emptied this queue meanwhile: nothing left to fill in
+            continue
         shown = [w.options for w in at.multiselect if w.key == "rv_selected"]  # as drawn on the last run
         options = [o for o in (shown[0] if shown else []) if o in mine]
         if not options:
@@ -354,7 +357,7 @@ def run_children(role_configs: list[tuple[str, dict]], folder: Path, env: dict) 
     procs = []
     for role, cfg in role_configs:
         path = folder / f"{role}-{cfg.get('user', 'x')}.json"
-        path.write_text(json.dumps(cfg))
+        path.write_text(json.dumps({**cfg, "env": {k: env[k] for k in ("FIFTYONE_DATABASE_NAME", "DATASTEWARD_HOME")}}))
         procs.append(subprocess.Popen([sys.executable, __file__, role, str(path)], env=env, cwd=REPO))
     return procs
 
@@ -519,11 +522,11 @@ def test_the_review_page_acts_on_what_it_showed(flagged):  # noqa: F811
 if __name__ == "__main__":
     import shutil
 
-    given = {k: os.environ[k] for k in ("FIFTYONE_DATABASE_NAME", "DATASTEWARD_HOME")}
-    import conftest  # test_scan and test_concurrency import it, and it names a database of its own: undo that
+    import conftest  # imported with the test modules above; it names a database and home of its own: undo that
 
-    os.environ.update(given)
     role, config = sys.argv[1], Path(sys.argv[2])
-    result = {"setup": child_setup, "app": child_app, "verify": child_verify}[role](json.loads(config.read_text()))
+    cfg = json.loads(config.read_text())
+    os.environ.update(cfg["env"])  # before FiftyOne is imported
+    result = {"setup": child_setup, "app": child_app, "verify": child_verify}[role](cfg)
     config.with_suffix(".out.json").write_text(json.dumps(result, default=str))
     shutil.rmtree(conftest._ROOT, ignore_errors=True)
