@@ -225,11 +225,11 @@ def raw_read(ds) -> int:
     return sum(1 for _ in ds._sample_collection.find({}, {f: 1 for f in fields}, batch_size=10_000))
 
 
-def measure_pages(name: str, repeats: int) -> dict[str, dict]:
-    """Overview, Review and Drift in Chromium, through ``benchmarks/pages.py``."""
+def measure_pages(name: str, repeats: int, url_paths: list[str] = PAGES) -> dict[str, dict]:
+    """Overview, Review and Drift (or the pages at ``url_paths``) in Chromium, through ``benchmarks/pages.py``."""
     # As a deployed server runs: no watcher of the source tree (on a busy checkout it takes a core of its own).
     os.environ.setdefault("STREAMLIT_SERVER_FILE_WATCHER_TYPE", "none")
-    chosen = [p for p in pages.app_pages() if p.url_path in PAGES]
+    chosen = [p for p in pages.app_pages() if p.url_path in url_paths]
     results = pages.measure(chosen, name, repeats, _TMP / "streamlit.log")
     return {t.page.title: {"cold": t.cold, "warm": t.warm, "interaction": t.interaction, "widget": t.widget,
                            "errors": list(dict.fromkeys(t.errors))} for t in results}
@@ -265,8 +265,9 @@ def measure_size(n: int, args, results: dict) -> None:
 
     repeats = args.repeats_big if n >= BIG else args.repeats
     tool_repeats = 1 if n >= TOOLS_ONCE else min(3, repeats)  # whole exports of 100k samples take minutes
-    entry: dict = {"samples": n, "repeats": repeats, "tool_repeats": tool_repeats, "load": {}}
-    results.setdefault("sizes", {})[str(n)] = entry
+    # Parts measured by an earlier run of the same size (--results) are kept unless measured again.
+    entry = results.setdefault("sizes", {}).setdefault(str(n), {"load": {}})
+    entry.update(samples=n, repeats=repeats, tool_repeats=tool_repeats)
     name, seconds = dataset_for(n, reuse=args.reuse)
     ds = store.open_dataset(name)
     entry["generated_s"] = seconds
@@ -276,13 +277,14 @@ def measure_size(n: int, args, results: dict) -> None:
     entry["flags"] = next(iter(counted), {}).get("n", 0)
     try:
         for part, run in (("queries", lambda: measure_queries(ds, repeats)),
-                          ("pages", lambda: measure_pages(name, repeats)),
+                          ("pages", lambda: {**entry.get("pages", {}), **measure_pages(name, repeats, args.pages)}),
                           ("tools", lambda: measure_tools(ds, name, tool_repeats, timeout=args.tool_timeout,
                                                           library=n < TOOLS_ONCE))):
             if part in args.skip:
                 continue
             print(f"{n:,}: {part}…", flush=True)
             entry["load"][part] = load()
+            entry.setdefault("code", {})[part] = source_version()  # the pages are being optimised meanwhile
             entry[part] = run()
             save(results, args.results)
     finally:
@@ -371,7 +373,7 @@ def measure_scan(args, results: dict) -> None:
     from datasteward import store
     from datasteward.ingest import import_source
 
-    entry: dict = {"runs": [], "load": {"import": load()}}
+    entry: dict = {"runs": [], "load": {"import": load()}, "code": source_version()}
     results["scan"] = entry
     base = "scale-scan"
     store.delete_dataset(base)
@@ -477,7 +479,9 @@ def render(results: dict) -> str:
                 "|---|---|---|---|---|---|---|---|---|---|---|"]
         for n in sizes:
             e = by[n]
-            loads = [" / ".join(f"{v:.2f}" for v in e["load"][p]) if p in e.get("load", {}) else "–"
+            # A part measured again on its own (say "pages (Drift)") shows beside the first.
+            loads = ["; ".join((f"{k[len(p):].strip()}: " if k != p else "") + " / ".join(f"{v:.2f}" for v in lv)
+                               for k, lv in e.get("load", {}).items() if k.startswith(p)) or "–"
                      for p in ("queries", "pages", "tools")]
             gen = "–" if e.get("generated_s") is None else f"{e['generated_s']:.0f}"
             c = e.get("collection") or {}
@@ -488,6 +492,11 @@ def render(results: dict) -> str:
             out.append(f"| {n:,} | {e.get('flags', 0):,} | {cube} | {mb('size')} | {per} | {mb('storageSize')} | "
                        f"{indexes} | {gen} | " + " | ".join(loads) + " |")
         out.append("")
+        out += [f"{note}" for note in results.get("notes", [])] + ([""] if results.get("notes") else [])
+        versions = [f"{_short(n)} {part} at {v}" for n in sizes for part, v in (by[n].get("code") or {}).items()]
+        if versions:
+            out += ["The code measured (the pages were being optimised while these ran): " + "; ".join(versions) + ".",
+                    ""]
         page_rows: dict[str, list] = {}
         targets: dict[str, float] = {}
         widgets: dict[str, str] = {}
@@ -526,11 +535,17 @@ def render(results: dict) -> str:
                  "calls in a warm process, run below 100k samples only (the CLI rows cover the same work), with "
                  "a plain pymongo read of the exported fields as the floor of any export. Median of " + ", ".join(f"{by[n]['tool_repeats']} at {_short(n)}"
                                                                  for n in sizes) + " runs.")):
-            labels = list(dict.fromkeys(k for n in sizes for k in by[n].get(part, {})))
+            labels = list(dict.fromkeys(k for n in reversed(sizes) for k in by[n].get(part, {})))
             if not labels:
                 continue
             rows = {k: [_figure(by[n].get(part, {}).get(k)) for n in sizes] for k in labels}
             out += [f"### {title}", "", text, "", *growth_table(rows, sizes, "measurement"), ""]
+            slow_first = [f"{k} at {_short(n)}: {q['first']:.1f} s (median {_median(q['runs']):.2f} s)"
+                          for n in sizes for k, q in by[n].get(part, {}).items()
+                          if q.get("first") and len(q.get("runs", [])) > 1 and q["first"] > 5 * _median(q["runs"])]
+            if slow_first:
+                out += ["First calls much slower than the rest (a kept table that no longer matched and was "
+                        "computed again, or cold database caches): " + "; ".join(slow_first) + ".", ""]
             if part == "queries":
                 out += profile_table(by)
     scan = results.get("scan")
@@ -540,7 +555,8 @@ def render(results: dict) -> str:
                 f"({scan.get('bytes', 0) / 2**20:,.0f} MB; imported once in {scan.get('import_s', 0):.0f} s; "
                 "the copies are exact duplicates of each other, "
                 "so that check fires, which does not matter for throughput), then each engine scans a fresh copy of "
-                "that dataset: the whole `scan` (decoding and per-item metrics, dataset-level checks, flags, writes). "
+                "that dataset: the whole `scan` (decoding and per-item metrics, dataset-level checks, flags, writes), "
+                f"code at {scan.get('code', '?')}. "
                 "The per-item phase is the time from the first to the last measured item.", "",
                 "| engine | workers | processes that measured | items | seconds | items/s | per-item phase s "
                 "| per-item items/s | load (1, 5, 15 min) |",
@@ -610,6 +626,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-sizes", action="store_true", help="skip the synthetic datasets")
     ap.add_argument("--skip", nargs="*", default=[], choices=("queries", "pages", "tools"),
                     help="parts of the size measurements to leave out")
+    ap.add_argument("--pages", nargs="*", default=list(PAGES), help="url paths of the pages to measure")
     ap.add_argument("--repeats", type=int, default=REPEATS, help="repeats below 1M samples")
     ap.add_argument("--repeats-big", type=int, default=3, help="repeats at 1M samples and more")
     ap.add_argument("--tool-timeout", type=float, help="stop a CLI run after this many seconds (default: never)")
