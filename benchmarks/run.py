@@ -227,6 +227,14 @@ def markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def kept_sections(before: str, text: str) -> str:
+    """The sections of the old file that this run does not write (the page timings, the scale benchmark)."""
+    ours = {line for line in text.splitlines() if line.startswith("## ")}
+    parts = before.split("\n## ")[1:]
+    kept = ["## " + part.rstrip("\n") for part in parts if "## " + part.split("\n", 1)[0] not in ours]
+    return "".join("\n\n" + part for part in kept) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
@@ -322,7 +330,9 @@ def main(argv=None) -> int:
                 f"| {small:,} | {t_small:.1f} |", f"| {large:,} | {t_large:.1f} |",
                 f"| ratio for {large // small}x the samples | {t_large / t_small:.1f}x |", ""]
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text("\n".join(out), encoding="utf-8")
+        text = "\n".join(out)
+        before = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        args.output.write_text(text.rstrip("\n") + kept_sections(before, text), encoding="utf-8")
         print("\n".join(out))
     finally:
         for name in ("bench-images", "bench-audio", "bench-images-x", "bench-audio-x"):
