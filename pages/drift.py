@@ -26,8 +26,8 @@ def totals(name: str, stamp: tuple, refresh: int = 0) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def metric_values(name: str, stamp: tuple, metric: str, where: tuple) -> np.ndarray:
-    return np.sort(drift.sample_values(store.open_dataset(name), metric, dict(where)))
+def metric_values(name: str, stamp: tuple, metric: str, where: tuple, expected: int) -> np.ndarray:
+    return np.sort(drift.sample_values(store.open_dataset(name), metric, dict(where), expected=expected))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -82,8 +82,9 @@ def distribution(name: str, stamp: tuple, row) -> None:
                         key=f"{P}_rates")
         return
     sides = []
-    for side, where in ((row["group"], row["where"]), (row["reference"], row["ref_where"])):
-        values = metric_values(name, stamp, row["metric"], tuple((k, tuple(v)) for k, v in sorted(where.items())))
+    for side, where, n in ((row["group"], row["where"], row["n"]), (row["reference"], row["ref_where"], row["n_ref"])):
+        values = metric_values(name, stamp, row["metric"], tuple((k, tuple(v)) for k, v in sorted(where.items())),
+                               int(n))
         sides.append(pd.DataFrame({"side": side, "value": values, "ecdf": np.arange(1, len(values) + 1) / max(len(values), 1)}))
     data = pd.concat(sides, ignore_index=True)
     if data.empty:

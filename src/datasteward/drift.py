@@ -475,14 +475,27 @@ def cached_totals(ds, *, refresh: bool = False) -> pd.DataFrame:
     return totals
 
 
-def sample_values(ds, metric: str, where: dict, *, limit: int = MAX_TEST_SAMPLE) -> np.ndarray:
-    """Up to ``limit`` values of a metric among the samples matching ``where`` (field -> allowed values)."""
+def sample_values(ds, metric: str, where: dict, *, limit: int = MAX_TEST_SAMPLE, expected: int | None = None
+                  ) -> np.ndarray:
+    """Up to ``limit`` values of a metric among the samples matching ``where`` (field -> allowed values).
+
+    ``expected`` is how many samples match (a drift row's ``n``). When they are
+    many, a random draw of at most 5% of the collection is taken first and then
+    matched: MongoDB serves that from a random cursor without reading the other
+    documents, where matching first would read every matching document. The
+    draw is sized to give about ``limit`` values, and at least a few hundred.
+    """
     field = _metric_expression(metric)[1:]
     query = {k: {"$in": list(v)} for k, v in where.items()} | {field: {"$type": "number"}}
-    # Projected before sampling: the random sort then moves one number per document, not the document.
-    docs = ds._sample_collection.aggregate([{"$match": query}, {"$project": {"_id": 0, "v": f"${field}"}},
-                                            {"$sample": {"size": limit}}])
-    return np.array([d["v"] for d in docs], dtype=float)
+    coll = ds._sample_collection
+    total = coll.estimated_document_count()
+    stages = [{"$match": query}, {"$project": {"_id": 0, "v": f"${field}"}}, {"$sample": {"size": limit}}]
+    if expected and total and expected > limit:
+        draw = min(int(0.05 * total), int(np.ceil(1.2 * limit * total / expected)))
+        if draw * expected / total >= min(limit, 500):
+            stages = [{"$sample": {"size": draw}}, {"$match": query}, {"$project": {"_id": 0, "v": f"${field}"}},
+                      {"$limit": limit}]
+    return np.array([d["v"] for d in coll.aggregate(stages)], dtype=float)
 
 
 def load_frame(ds) -> pd.DataFrame:
