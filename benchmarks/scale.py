@@ -532,8 +532,10 @@ def render(results: dict) -> str:
                  "returns one page of 50 rows and the total count."),
                 ("tools", "Export, drift and gate",
                  "CLI rows are whole `datasteward` processes (start-up and import included); library rows are the "
-                 "calls in a warm process, run below 100k samples only (the CLI rows cover the same work), with "
-                 "a plain pymongo read of the exported fields as the floor of any export. Median of " + ", ".join(f"{by[n]['tool_repeats']} at {_short(n)}"
+                 "calls in a warm process, run below 100k samples only (the CLI rows cover the same work)"
+                 + (", with a plain pymongo read of the exported fields as the floor of any export"
+                    if any(k.startswith("pymongo") for n in sizes for k in by[n].get("tools", {})) else "")
+                 + ". Median of " + ", ".join(f"{by[n]['tool_repeats']} at {_short(n)}"
                                                                  for n in sizes) + " runs.")):
             labels = list(dict.fromkeys(k for n in reversed(sizes) for k in by[n].get(part, {})))
             if not labels:
