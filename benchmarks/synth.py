@@ -339,9 +339,9 @@ def generate(name: str, n: int, seed: int = 0, *, rates: dict[str, float] | None
     report.statuses = dict(writer.statuses)
     report.seconds = time.perf_counter() - started
     store.set_info(ds, "synthetic", {"samples": n, "seed": seed, "rates": rates, "seconds": round(report.seconds, 1)})
-    from datasteward import overview
+    from datasteward.scan import keep_page_tables
 
-    overview.tables(ds)  # kept for the Overview page, as the scan keeps it (after the last write, which changes it)
+    keep_page_tables(ds)  # as the scan keeps them (after the last write, which would make them stale)
     return report
 
 

@@ -235,6 +235,11 @@ def facets(ds, modality: str | None = None) -> dict[str, list[str]]:
     return out
 
 
+def kept_facets(ds, modality: str) -> dict[str, list[str]]:
+    """:func:`facets`, kept in the database until the dataset changes (the scan keeps them for the browsers)."""
+    return store.kept(ds, f"facets:{modality}", lambda d: facets(d, modality))
+
+
 def metric_names(ds, modality: str | None = None, *, probe: int = 2000) -> list[str]:
     """Names of the numeric ``quality`` metrics, those seen on the first ``probe`` samples of ``modality``."""
     fo = store.fo_module()

@@ -34,7 +34,7 @@ def md(text) -> str:
 def cached_facets(name: str, samples: int, modality: str) -> dict[str, list[str]]:
     """Filter options, keyed on the sample count rather than the full stamp: review actions never change them,
     and a fixed label shows within the ``ttl``."""
-    return store.kept(store.open_dataset(name), f"facets:{modality}", lambda ds: browse.facets(ds, modality))
+    return browse.kept_facets(store.open_dataset(name), modality)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -297,9 +297,16 @@ def _phase2(ds, selected: set[str], terms: Contract, progress: Progress | None, 
     from datasteward import drift
 
     drift.precompute(ds, progress=progress)  # the Drift page and `datasteward drift` read these
-    from datasteward import overview
+    keep_page_tables(ds)
 
-    overview.tables(ds)  # kept for the Overview page until the next change
+
+def keep_page_tables(ds) -> None:
+    """Compute what the Overview and the browsers read, and keep it until the dataset next changes."""
+    from datasteward import browse, overview
+
+    overview.tables(ds)
+    for modality in ("image", "audio"):
+        browse.kept_facets(ds, modality)
 
 
 def _write_item_results(ds, table: pd.DataFrame, decided: pd.DataFrame, label_result) -> None:

@@ -43,6 +43,7 @@ def preload(*, log=print) -> float:
     from datasteward import store
 
     store.list_datasets()  # connects, and starts the embedded MongoDB when no shared one is configured
+    _first_use()
     # Streamlit collects garbage fully after every script run; the ~400,000 objects that the imports
     # leave would make that a few hundred milliseconds a page. They live as long as the server: freeze them.
     gc.collect()
@@ -51,6 +52,18 @@ def preload(*, log=print) -> float:
     seconds = time.perf_counter() - started
     log(f"datasteward: modules imported and database connected in {seconds:.1f} s")
     return seconds
+
+
+def _first_use() -> None:
+    """What the first page of a server would otherwise pay for once: Altair compiles the Vega-Lite schema
+    validator on its first chart, and pandas' Arrow conversion (every table and chart) loads its machinery."""
+    import altair as alt
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"x": ["a", "b"], "y": [1.0, 2.0]})
+    alt.Chart(frame).mark_bar().encode(x="x:N", y="y:Q", tooltip=["x", "y"]).to_dict()
+    pa.Table.from_pandas(frame)
 
 
 def _warm_librosa() -> None:
