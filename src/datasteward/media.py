@@ -13,6 +13,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -451,3 +452,21 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             current = f"{current} {word}".strip()
     return lines + ([current] if current else [])
+
+
+_warm_lock = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> None:
+    """Make librosa's first, numba-compiling call (about 20 s cold, 2 s once cached) once per process.
+
+    Both ``datasteward.serve`` and the app's first run start it in the background; a
+    second caller waits for the first instead of compiling again.
+    """
+    global _warmed
+    with _warm_lock:
+        if not _warmed:
+            mel_spectrogram_db(np.zeros(4096, dtype=np.float32), 16000)
+            _warmed = True
+

@@ -48,7 +48,9 @@ def preload(*, log=print) -> float:
     # leave would make that a few hundred milliseconds a page. They live as long as the server: freeze them.
     gc.collect()
     gc.freeze()
-    threading.Thread(target=_warm_librosa, name="datasteward-warm-up", daemon=True).start()
+    from datasteward.media import warm_up as warm_librosa
+
+    threading.Thread(target=warm_librosa, name="datasteward-warm-up", daemon=True).start()
     seconds = time.perf_counter() - started
     log(f"datasteward: modules imported and database connected in {seconds:.1f} s")
     return seconds
@@ -64,14 +66,6 @@ def _first_use() -> None:
     frame = pd.DataFrame({"x": ["a", "b"], "y": [1.0, 2.0]})
     alt.Chart(frame).mark_bar().encode(x="x:N", y="y:Q", tooltip=["x", "y"]).to_dict()
     pa.Table.from_pandas(frame)
-
-
-def _warm_librosa() -> None:
-    import numpy as np
-
-    from datasteward.media import mel_spectrogram_db
-
-    mel_spectrogram_db(np.zeros(4096, dtype=np.float32), 16000)
 
 
 def main(argv: list[str] | None = None) -> None:

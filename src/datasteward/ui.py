@@ -33,15 +33,9 @@ _leave_pages_directory_mode()
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Start librosa's first (numba-compiling) call in the background, once per server."""
+    from datasteward.media import warm_up as warm_librosa
 
-    def run():
-        import numpy as np
-
-        from datasteward.media import mel_spectrogram_db
-
-        mel_spectrogram_db(np.zeros(4096, dtype=np.float32), 16000)
-
-    thread = threading.Thread(target=run, name="datasteward-warm-up", daemon=True)
+    thread = threading.Thread(target=warm_librosa, name="datasteward-warm-up", daemon=True)
     thread.start()
     return thread
 
