@@ -107,7 +107,7 @@ def act_on_flag(page, app: str, name: str, sid: str, item: str, button: str) -> 
 
     [flag] = store.read_flags(store.open_dataset(name), [sid])[sid][0]
     page.goto(f"{app}/review?dataset={name}&q={sid}&status={flag['status']}", timeout=TIMEOUT)
-    page.get_by_text("1 flags match").wait_for(timeout=TIMEOUT)
+    page.get_by_text("1 flags match", exact=True).wait_for(timeout=TIMEOUT)
     choose_flag(page, f"{item} · manual")
     # In the main block: the drop-down of the flag picker has a "Dismiss" button of its own.
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=button, exact=True).click()

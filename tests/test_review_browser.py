@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import REPO
 from datasteward import review, store
@@ -63,7 +64,7 @@ def test_flags_found_exported_confirmed_and_sent_back_in_the_browser(scanned_dem
     # a shared link restores the filter
     page.goto(f"{streamlit_server}/review?dataset={scanned_demo}&check=dark", timeout=TIMEOUT)
     total, _ = review.queue(ds, limit=1, status="open", check="dark")
-    page.get_by_text(f"{total:,} flags match").wait_for(timeout=TIMEOUT)
+    page.get_by_text(f"{total:,} flags match", exact=True).wait_for(timeout=TIMEOUT)
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
     settled(page)
     page.screenshot(path=str(SHOTS / "review.png"))
@@ -72,7 +73,7 @@ def test_flags_found_exported_confirmed_and_sent_back_in_the_browser(scanned_dem
     search = page.get_by_label("Search by file path or sample id")
     search.fill(sid)
     search.press("Enter")
-    page.get_by_text("1 flags match").wait_for(timeout=60_000)
+    page.get_by_text("1 flags match", exact=True).wait_for(timeout=60_000)
     page.wait_for_function(f"window.location.search.includes('q={sid}')", timeout=30_000)
     assert url_params(page)["check"] == ["dark"]
 
@@ -94,16 +95,19 @@ def test_flags_found_exported_confirmed_and_sent_back_in_the_browser(scanned_dem
     assert [h["action"] for h in review.history(ds, sid)][-1] == "confirm"
 
     # reloading the link brings the same state back
+    # (The first render after a reload can draw the caption before the search box, and a box that is still being
+    # drawn reads empty: wait for the run to end and let the value assertion retry.)
     page.reload(timeout=TIMEOUT)
-    page.get_by_text("0 flags match").wait_for(timeout=TIMEOUT)  # confirmed: no longer open
-    assert page.get_by_label("Search by file path or sample id").input_value() == sid
+    page.get_by_text("0 flags match", exact=True).wait_for(timeout=TIMEOUT)  # confirmed: no longer open
+    settled(page)
+    expect(page.get_by_label("Search by file path or sample id")).to_have_value(sid, timeout=30_000)
 
     # send another item back, and download its vendor's return report
     _, rows = review.queue(ds, limit=2, status="open", check="dark")
     other = next(r for r in rows if r["sample_id"] != sid)
     page.goto(f"{streamlit_server}/review?dataset={scanned_demo}&check=dark&q={other['sample_id']}"
               f"&rvendor={other['vendor']}", timeout=TIMEOUT)
-    page.get_by_text("1 flags match").wait_for(timeout=TIMEOUT)
+    page.get_by_text("1 flags match", exact=True).wait_for(timeout=TIMEOUT)
     choose_flag(page, f"{Path(other['filepath']).name} · dark")
     reason = page.get_by_label("Reason or comment")
     reason.fill("<b>too dark</b> to label")
