@@ -15,11 +15,13 @@ A render ends when Streamlit's app root reports the script as not running
 Times come from the browser's own clock: from navigation start for a first
 render, and from the click that picks a widget option for an interaction.
 
-- cold: a fresh server, first visit to the page; for the default page that is
-  the server's first visit (every cache empty), for the others the first visit
-  after one to the root (see ``measure``); results the database keeps across
-  restarts (``store.kept``, the drift tables) are read, as on any restart;
-- warm: the median of 5 further visits in new browser sessions (server caches warm);
+- cold: the median over 5 fresh servers of the first visit to the page; for the
+  default page that is the server's first visit (every cache empty), for the
+  others the first visit after one to the root (see ``measure``); results the
+  database keeps across restarts (``store.kept``, the drift tables) are read, as
+  on any restart;
+- warm: the median of 5 further visits, on the last of those servers, in new
+  browser sessions (server caches warm);
 - interaction: the median of 5 option picks in the page's first drop-down
   (select box or multiselect) outside a form, where the page has one.
 """
@@ -85,7 +87,7 @@ class AppPage:
 @dataclass
 class Timing:
     page: AppPage
-    cold: float | None = None
+    cold: list[float] = field(default_factory=list)
     warm: list[float] = field(default_factory=list)
     interaction: list[float] = field(default_factory=list)
     widget: str = ""
@@ -186,29 +188,33 @@ def measure(pages: list[AppPage], name: str, repeats: int, log: Path) -> list[Ti
         try:
             for app_page in pages:
                 timing = Timing(app_page)
-                port = free_port()
-                server = start_server(port, log)
-                url = f"http://127.0.0.1:{port}/{app_page.url_path}?dataset={name}"
-                try:
-                    print(f"{app_page.title}: cold…", flush=True)
-                    # A fresh server runs a page URL opened before any visit to the root as a bare script from
-                    # pages/ (Streamlit's old multipage mode) until app.py has called st.navigation once; so the
-                    # root is opened first, and a page's cold visit finds the process warm but its caches empty.
-                    root_seconds, errs = visit(browser, f"http://127.0.0.1:{port}/?dataset={name}")
-                    timing.cold, errs = (root_seconds, errs) if app_page.default else visit(browser, url)
-                    timing.errors += errs
-                    for _ in range(repeats):
-                        seconds, errs = visit(browser, url)
-                        timing.warm.append(seconds)
+                print(f"{app_page.title}: cold ({repeats} fresh servers)…", flush=True)
+                for k in range(repeats):
+                    last = k == repeats - 1  # the last server also gives the warm visits and the interactions
+                    port = free_port()
+                    server = start_server(port, log)
+                    url = f"http://127.0.0.1:{port}/{app_page.url_path}?dataset={name}"
+                    try:
+                        # A fresh server runs a page URL opened before any visit to the root as a bare script from
+                        # pages/ (Streamlit's old multipage mode) until app.py has called st.navigation once; so the
+                        # root is opened first, and a page's cold visit finds the process warm but its caches empty.
+                        root_seconds, errs = visit(browser, f"http://127.0.0.1:{port}/?dataset={name}")
+                        seconds, errs = (root_seconds, errs) if app_page.default else visit(browser, url)
+                        timing.cold.append(seconds)
                         timing.errors += errs
-                    print(f"{app_page.title}: interaction…", flush=True)
-                    timing.widget, timing.interaction, errs = interactions(browser, url, repeats)
-                    timing.errors += errs
-                except Exception as exc:  # one broken page must not hide the others' figures
-                    timing.errors.append(f"{type(exc).__name__}: {exc}"[:200])
-                finally:
-                    server.terminate()
-                    server.wait(timeout=30)
+                        if last:
+                            for _ in range(repeats):
+                                seconds, errs = visit(browser, url)
+                                timing.warm.append(seconds)
+                                timing.errors += errs
+                            print(f"{app_page.title}: interaction…", flush=True)
+                            timing.widget, timing.interaction, errs = interactions(browser, url, repeats)
+                            timing.errors += errs
+                    except Exception as exc:  # one broken page must not hide the others' figures
+                        timing.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                    finally:
+                        server.terminate()
+                        server.wait(timeout=30)
                 results.append(timing)
                 print(f"  {row(timing)}", flush=True)
         finally:
@@ -216,20 +222,23 @@ def measure(pages: list[AppPage], name: str, repeats: int, log: Path) -> list[Ti
     return results
 
 
-def _fmt(seconds: float | None, target: float) -> str:
+def _fmt(seconds: float | None, target: float, spread: list[float] | None = None) -> str:
+    """Seconds, **bold** over ``target``, with the range of ``spread`` (the measurements behind a median)."""
     if seconds is None:
         return "n/a"
-    text = f"{seconds:.2f}"
-    return f"**{text}**" if seconds > target else text
+    text = f"**{seconds:.2f}**" if seconds > target else f"{seconds:.2f}"
+    return f"{text} ({min(spread):.2f}–{max(spread):.2f})" if spread and len(spread) > 1 else text
 
 
 def row(t: Timing) -> str:
+    cold = statistics.median(t.cold) if t.cold else None
     warm = statistics.median(t.warm) if t.warm else None
     inter = statistics.median(t.interaction) if t.interaction else None
     widget = f"pick in “{t.widget}”" if t.widget else "no drop-down"
     errors = "; ".join(dict.fromkeys(e.splitlines()[0].replace("|", "/") for e in t.errors if e.strip()))
-    return (f"| {t.page.title} (`/{t.page.url_path}`) | {_fmt(t.cold, TARGET_RENDER_S)} | {_fmt(warm, TARGET_RENDER_S)} "
-            f"| {_fmt(inter, TARGET_INTERACTION_S)} | {widget} | {errors} |")
+    return (f"| {t.page.title} (`/{t.page.url_path}`) | {_fmt(cold, TARGET_RENDER_S, t.cold)} "
+            f"| {_fmt(warm, TARGET_RENDER_S, t.warm)} | {_fmt(inter, TARGET_INTERACTION_S, t.interaction)} | {widget} "
+            f"| {errors} |")
 
 
 def report(results: list[Timing], n: int, gen_seconds: float, repeats: int) -> str:
@@ -239,13 +248,14 @@ def report(results: list[Timing], n: int, gen_seconds: float, repeats: int) -> s
         f"`streamlit run app.py` against a synthetic dataset of {n:,} samples (`benchmarks/synth.py`, written in "
         f"{gen_seconds:.0f} s), driven by Debian's Chromium through Playwright. The server is started as `make run` "
         "starts it (`python -m datasteward.serve`: FiftyOne imported and the database connected before it answers). "
-        "Cold is the first visit to the page on a fresh server: for the default page every cache is empty; the "
-        "other pages are opened after one visit to the root, so their cold figure has the page's own caches empty. "
+        f"Cold is the median over {repeats} fresh servers of the first visit to the page: for the default page every "
+        "cache is empty; the other pages are opened after one visit to the root, so their cold figure has the "
+        "page's own caches empty. "
         "What the database keeps across restarts (the scan's drift tables and kept results, which the generator "
         "computes as a scan does) is read as on any restart. "
         f"Load average (1 min) {os.getloadavg()[0]:.1f} when the report was written. Warm is the median of {repeats} "
-        f"visits in new browser sessions; an interaction is the median of {repeats} option picks in the page's first "
-        "drop-down, from the click to the finished rerun. Seconds; **bold** is over the target "
+        f"further visits to the last of those servers, in new browser sessions; an interaction is the median of {repeats} option picks in the page's first "
+        "drop-down, from the click to the finished rerun. Seconds, median (range); **bold** is over the target "
         f"({TARGET_RENDER_S:g} s first render, {TARGET_INTERACTION_S:g} s interaction).", "",
         "| page | cold | warm | interaction | interaction measured | errors |", "|---|---|---|---|---|---|",
         *[row(t) for t in results], ""]

@@ -93,11 +93,13 @@ def distribution(name: str, stamp: tuple, row) -> None:
     for side, where, n in ((row["group"], row["where"], row["n"]), (row["reference"], row["ref_where"], row["n_ref"])):
         values = metric_values(name, stamp, row["metric"], tuple((k, tuple(v)) for k, v in sorted(where.items())),
                                int(n))
-        sides.append(pd.DataFrame({"side": side, "value": values, "ecdf": np.arange(1, len(values) + 1) / max(len(values), 1)}))
+        sides.append(drift.ecdf_points(values).assign(side=side))
     data = pd.concat(sides, ignore_index=True)
     if data.empty:
         st.info("No values to show.")
         return
+    st.caption(f"Drawn from {drift.ECDF_POINTS} quantiles of each side's values (up to {drift.MAX_TEST_SAMPLE:,} per side, "
+               "as tested).")
     left, right = st.columns(2)
     left.altair_chart(alt.Chart(data).mark_boxplot().encode(x=alt.X("value:Q", title=row["metric"]), y="side:N",
                                                             color=alt.Color("side:N", legend=None)),

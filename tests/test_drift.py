@@ -165,3 +165,15 @@ def test_trends_from_cell_totals_equal_direct_means_and_rates(rng):
     assert rates.to_dict() == pytest.approx(direct.to_dict())
     by_vendor = drift.trend(totals, "dark rate", "vendor")
     assert "(missing)" in set(by_vendor["vendor"])
+
+
+def test_ecdf_points_keep_the_quartiles_and_thin_long_columns():
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=5000)
+    points = drift.ecdf_points(values)
+    assert len(points) == drift.ECDF_POINTS and points["value"].is_monotonic_increasing
+    for share in (0.0, 0.25, 0.5, 0.75, 1.0):
+        row = points.loc[np.isclose(points["ecdf"], share)]
+        assert row["value"].item() == pytest.approx(np.quantile(values, share))
+    few = drift.ecdf_points([3.0, 1.0, 2.0])  # fewer values than points: every one, with its ECDF height
+    assert few["value"].tolist() == [1.0, 2.0, 3.0] and few["ecdf"].tolist() == pytest.approx([1 / 3, 2 / 3, 1.0])

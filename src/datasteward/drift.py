@@ -498,6 +498,22 @@ def sample_values(ds, metric: str, where: dict, *, limit: int = MAX_TEST_SAMPLE,
     return np.array([d["v"] for d in coll.aggregate(stages)], dtype=float)
 
 
+ECDF_POINTS = 201  # what a page draws per side: the browser renders these, not thousands of values
+
+
+def ecdf_points(values: np.ndarray, points: int = ECDF_POINTS) -> pd.DataFrame:
+    """``points`` evenly spaced quantiles of ``values`` with their ECDF height (every value when there are fewer).
+
+    Columns ``value`` and ``ecdf``. With an odd ``points`` the median and the quartiles are
+    among them, so a box plot drawn from these has the exact box.
+    """
+    values = np.sort(np.asarray(values, dtype=float))
+    if len(values) <= points:
+        return pd.DataFrame({"value": values, "ecdf": np.arange(1, len(values) + 1) / max(len(values), 1)})
+    share = np.linspace(0.0, 1.0, points)
+    return pd.DataFrame({"value": np.quantile(values, share), "ecdf": share})
+
+
 def load_frame(ds) -> pd.DataFrame:
     """One row per sample with what :func:`compare` needs, read from the database in one pass."""
     projection = {"batch": 1, "vendor": 1, "language": 1, "modality": 1, "ground_truth.label": 1, "agreement": 1,

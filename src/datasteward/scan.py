@@ -301,9 +301,10 @@ def _phase2(ds, selected: set[str], terms: Contract, progress: Progress | None, 
 
 
 def keep_page_tables(ds) -> None:
-    """Compute what the Overview and the browsers read, and keep it until the dataset next changes."""
+    """Compute what Home, the Overview and the browsers read, and keep it until the dataset next changes."""
     from datasteward import browse, overview
 
+    store.summary(ds)
     overview.tables(ds)
     for modality in ("image", "audio"):
         browse.kept_facets(ds, modality)
