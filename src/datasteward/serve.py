@@ -31,11 +31,14 @@ MODULES = (
 )
 
 
+WARM_UP_WAIT = 10.0  # seconds the server waits for librosa's warm-up before it answers
+
+
 def preload(*, log=print) -> float:
     """Import what the pages use, connect to the database and freeze what that made; returns the seconds it took.
 
-    librosa's first call compiles with numba (seconds to tens of seconds); it is
-    started in a background thread so that the server does not wait for it.
+    librosa's first call compiles with numba (about 2 s once cached, 20 s cold); it
+    runs in a background thread that the server waits for up to ``WARM_UP_WAIT``.
     """
     started = time.perf_counter()
     for name in MODULES:
@@ -50,7 +53,12 @@ def preload(*, log=print) -> float:
     gc.freeze()
     from datasteward.media import warm_up as warm_librosa
 
-    threading.Thread(target=warm_librosa, name="datasteward-warm-up", daemon=True).start()
+    # Run at the same time as the first page, the warm-up holds the GIL for most of its ~2 s and makes that
+    # page about a second slower; so wait for it, up to WARM_UP_WAIT: a cold numba cache (the first start after
+    # an install) takes ~20 s, and then the server answers first and the compiling goes on in the background.
+    warming = threading.Thread(target=warm_librosa, name="datasteward-warm-up", daemon=True)
+    warming.start()
+    warming.join(WARM_UP_WAIT)
     seconds = time.perf_counter() - started
     log(f"datasteward: modules imported and database connected in {seconds:.1f} s")
     return seconds
