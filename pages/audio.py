@@ -13,10 +13,13 @@ PAGE_SIZE = 10
 
 
 @st.cache_data(max_entries=500, show_spinner=False)
-def waveform(path: str, content_hash: str | None):
-    """The clip's envelope; cached per file content. Raises MediaError for a file that cannot be decoded."""
+def waveform(path: str, content_hash: str | None, height: int) -> dict:
+    """The clip's envelope chart (a Vega-Lite spec with Arrow data); cached per file content.
+
+    Raises MediaError for a file that cannot be decoded.
+    """
     y, info = media.load_audio(path)
-    return browse.envelope(y, info.sample_rate)
+    return browse.waveform_spec(browse.envelope(y, info.sample_rate), height=height)
 
 
 def show_media(row: dict, *, height: int = 110) -> None:
@@ -25,13 +28,13 @@ def show_media(row: dict, *, height: int = 110) -> None:
         st.warning(f"{bu.name_of(row)} cannot be decoded: {row['media_error']}")
         return
     try:
-        frame = waveform(row["media_path"], row["content_hash"])
+        spec = waveform(row["media_path"], row["content_hash"], height)
     except MediaError as exc:
         st.warning(f"{bu.name_of(row)}: {exc}")
         return
     if row["filepath"]:
         st.image(row["filepath"], width="stretch")
-    st.altair_chart(browse.waveform_chart(frame, height=height), width="stretch")
+    st.vega_lite_chart(spec=spec, width="stretch")
     st.audio(row["media_path"], format=browse.audio_format(row["media_path"]))
 
 

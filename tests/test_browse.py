@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from datasteward import browse, review, store
@@ -274,6 +276,11 @@ def test_envelope_bounds_every_sample(rng):
     assert all(lo <= b.min() and b.max() <= hi for b, lo, hi in zip(buckets, frame["low"], frame["high"]))
     spec = browse.waveform_chart(frame).to_dict()
     assert spec["mark"]["type"] == "area" and spec["encoding"]["y2"]["field"] == "high"
+    # the cached form: the same chart, its data as Arrow bytes that Streamlit sends as they are
+    cached = browse.waveform_spec(frame, height=90)
+    assert cached["mark"] == spec["mark"] and cached["encoding"] == spec["encoding"] and cached["height"] == 90
+    shipped = pa.ipc.open_stream(cached["datasets"][cached["data"]["name"]]).read_all().to_pandas()
+    pd.testing.assert_frame_equal(shipped, frame.reset_index(drop=True))
     assert browse.envelope(np.zeros(0), sr).empty
 
 
