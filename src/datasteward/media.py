@@ -461,7 +461,7 @@ _warmed = False
 def warm_up() -> None:
     """Make librosa's first, numba-compiling call (about 20 s cold, 2 s once cached) once per process.
 
-    Both ``datasteward.serve`` and the app's first run start it in the background; a
+    Both ``datasteward.serve`` and the app's first run start it (:func:`start_warm_up`); a
     second caller waits for the first instead of compiling again.
     """
     global _warmed
@@ -470,3 +470,9 @@ def warm_up() -> None:
             mel_spectrogram_db(np.zeros(4096, dtype=np.float32), 16000)
             _warmed = True
 
+
+def start_warm_up() -> threading.Thread:
+    """:func:`warm_up` in a background (daemon) thread, started; join it to wait."""
+    thread = threading.Thread(target=warm_up, name="datasteward-warm-up", daemon=True)
+    thread.start()
+    return thread

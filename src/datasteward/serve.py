@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -51,14 +50,12 @@ def preload(*, log=print) -> float:
     # leave would make that a few hundred milliseconds a page. They live as long as the server: freeze them.
     gc.collect()
     gc.freeze()
-    from datasteward.media import warm_up as warm_librosa
+    from datasteward.media import start_warm_up
 
     # Run at the same time as the first page, the warm-up holds the GIL for most of its ~2 s and makes that
     # page about a second slower; so wait for it, up to WARM_UP_WAIT: a cold numba cache (the first start after
     # an install) takes ~20 s, and then the server answers first and the compiling goes on in the background.
-    warming = threading.Thread(target=warm_librosa, name="datasteward-warm-up", daemon=True)
-    warming.start()
-    warming.join(WARM_UP_WAIT)
+    start_warm_up().join(WARM_UP_WAIT)
     seconds = time.perf_counter() - started
     log(f"datasteward: modules imported and database connected in {seconds:.1f} s")
     return seconds

@@ -33,11 +33,9 @@ _leave_pages_directory_mode()
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Start librosa's first (numba-compiling) call in the background, once per server."""
-    from datasteward.media import warm_up as warm_librosa
+    from datasteward.media import start_warm_up
 
-    thread = threading.Thread(target=warm_librosa, name="datasteward-warm-up", daemon=True)
-    thread.start()
-    return thread
+    return start_warm_up()
 
 
 @st.cache_data(ttl=10, show_spinner=False)
