@@ -1,6 +1,7 @@
 """Audio: a paged list of clips with waveform, mel spectrogram, player and each annotator's transcript diff."""
 
 import html
+import io
 
 import streamlit as st
 
@@ -14,7 +15,7 @@ PAGE_SIZE = 10
 
 @st.cache_data(max_entries=500, show_spinner=False)
 def waveform(path: str, content_hash: str | None, height: int) -> dict:
-    """The clip's envelope chart (a Vega-Lite spec with Arrow data); cached per file content.
+    """The clip's envelope chart with time and amplitude axes (a Vega-Lite spec with Arrow data); cached per file content.
 
     Raises MediaError for a file that cannot be decoded.
     """
@@ -22,19 +23,42 @@ def waveform(path: str, content_hash: str | None, height: int) -> dict:
     return browse.waveform_spec(browse.envelope(y, info.sample_rate), height=height)
 
 
-def show_media(row: dict, *, height: int = 110) -> None:
-    """Spectrogram, waveform and player; a corrupt or vanished file shows its reason instead."""
+@st.cache_data(max_entries=500, show_spinner=False)
+def waveform_png(path: str, content_hash: str | None) -> bytes:
+    """The clip's envelope as a PNG the size of its spectrogram; cached per file content.
+
+    The list shows pictures rather than charts: ten charts would make the browser
+    load and run Vega for every page of clips. Raises MediaError for a file that cannot be decoded.
+    """
+    y, info = media.load_audio(path)
+    out = io.BytesIO()
+    media.waveform_image(y, info.sample_rate).save(out, format="PNG")
+    return out.getvalue()
+
+
+def show_media(row: dict, *, chart_height: int | None = None) -> None:
+    """Spectrogram, waveform and player; a corrupt or vanished file shows its reason instead.
+
+    With ``chart_height`` the waveform is a chart with axes (the detail view), else a picture (the list).
+    """
     if row["media_error"]:
         st.warning(f"{bu.name_of(row)} cannot be decoded: {row['media_error']}")
         return
     try:
-        spec = waveform(row["media_path"], row["content_hash"], height)
+        if chart_height is None:
+            picture = waveform_png(row["media_path"], row["content_hash"])
+        else:
+            spec = waveform(row["media_path"], row["content_hash"], chart_height)
     except MediaError as exc:
         st.warning(f"{bu.name_of(row)}: {exc}")
         return
     if row["filepath"]:
-        st.image(row["filepath"], width="stretch")
-    st.vega_lite_chart(spec=spec, width="stretch")
+        # PNG as stored: Streamlit would otherwise re-encode every RGB picture as JPEG on each render.
+        st.image(row["filepath"], width="stretch", output_format="PNG")
+    if chart_height is None:
+        st.image(picture, width="stretch", output_format="PNG")
+    else:
+        st.vega_lite_chart(spec=spec, width="stretch")
     st.audio(row["media_path"], format=browse.audio_format(row["media_path"]))
 
 
@@ -63,7 +87,7 @@ if row is not None:
         bu.item_header(row)
         left, right = st.columns([1, 1])
         with left:
-            show_media(row, height=160)
+            show_media(row, chart_height=160)
             bu.close_button(P)
         with right:
             show_transcripts(row)

@@ -37,7 +37,7 @@ def load_breakdown(name: str, stamp: tuple, path: str | None, mtime: float | Non
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def load_range(name: str, stamp: tuple, check: str) -> dict:
-    return store.kept(store.open_dataset(name), f"score_range:{check}", lambda ds: expectations.score_range(ds, check))
+    return expectations.score_range(store.open_dataset(name), check)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

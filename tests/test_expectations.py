@@ -114,15 +114,29 @@ def test_coverage_breakdown_per_batch_and_language(tiny):
     ("dark", 0.15, None, 3),        # 0.05 0.10 0.12 are below
     ("dark", 0.25, None, 4),        # ... and 0.20
     ("dark", 0.11, None, 2),
+    ("dark", 0.10, None, 1),        # strictly below: the 0.10 photo does not count
     ("dark", 0.25, "fr", 1),        # the fr photos score 0.30 and 0.20
     ("speech_rate_outlier", 3.5, None, 1),   # en: 4.0 fires; fr keeps its own 6.0: nothing
     ("speech_rate_outlier", 0.5, None, 2),   # en: both; fr still 6.0
+    ("speech_rate_outlier", 4.0, None, 0),   # strictly above: en's 4.0 does not count
     ("speech_rate_outlier", 1.5, "fr", 2),   # fr at 1.5: 5.0 and 2.0
-], ids=["dark-default", "dark-wider", "dark-narrower", "dark-fr", "rate-en-only", "rate-low", "rate-fr"])
+], ids=["dark-default", "dark-wider", "dark-narrower", "dark-at-a-score", "dark-fr", "rate-en-only", "rate-low",
+        "rate-at-a-score", "rate-fr"])
 def test_would_flag_counts_exactly(tiny, check, threshold, language, expected):
     ds, _, path = tiny
     assert expectations.would_flag(ds, check, threshold, language=language,
                                    contract=load_contract(path, REGISTRY)) == expected
+
+
+def test_kept_scores_follow_a_rescore(tiny):
+    ds, _, _ = tiny
+    assert expectations.would_flag(ds, "dark", 0.15) == 3
+    store.kept(ds, "score_values:dark", lambda d: pytest.fail("kept, not recomputed"))  # computed once, then read
+    lowest = ds._sample_collection.find_one({"scores.dark": 0.05})["_id"]
+    ds._sample_collection.update_one({"_id": lowest}, {"$set": {"scores.dark": 0.9}})
+    store.touch(ds)  # as a scan does after writing scores
+    assert expectations.would_flag(ds, "dark", 0.15) == 2
+    assert expectations.score_range(ds, "dark") == {"scored": 6, "min": 0.10, "max": 0.9}
 
 
 def test_score_range_and_slider_bounds(tiny):

@@ -64,6 +64,21 @@ def test_spectrogram_puts_a_low_tone_at_the_bottom():
     assert rows[-len(rows) // 4 :].mean() > 2 * rows[: len(rows) // 4].mean()
 
 
+def test_waveform_picture_fills_to_the_peak_where_there_is_sound_and_stays_flat_in_silence():
+    sr = 8000
+    t = np.arange(sr) / sr
+    y = np.concatenate([0.2 * np.sin(2 * np.pi * 200 * t), np.zeros(sr)]).astype(np.float32)  # 1 s tone, 1 s silence
+    starts, low, high = media.envelope_bounds(y, 384)
+    assert starts[0] == 0 and high.max() == pytest.approx(0.2, abs=1e-3) and low.min() == pytest.approx(-0.2, abs=1e-3)
+    im = media.waveform_image(y, sr, size=(384, 128))
+    assert im.size == (384, 128)
+    blue = np.all(np.asarray(im) == (76, 120, 168), axis=2)
+    filled = blue.sum(axis=0)
+    # scaled to the clip's own peak: the tone's columns span (nearly) the whole height, the silence one row
+    assert np.all(filled[10:180] >= 120)
+    assert np.all(filled[200:370] <= 1)
+
+
 def test_placeholder_has_the_requested_size():
     assert media.placeholder_image("cannot decode").size == media.SPECTROGRAM_SIZE
 

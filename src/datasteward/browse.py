@@ -414,14 +414,8 @@ def envelope(y: np.ndarray, sr: int, *, points: int = 400) -> pd.DataFrame:
     Drawing the envelope rather than every sample keeps a 10-minute clip as
     light in the browser as a 1-second one, and still shows clipping and gaps.
     """
-    y = np.asarray(y, dtype=np.float32).reshape(-1)
-    if y.size == 0:
-        return pd.DataFrame({"time_s": [], "low": [], "high": []})
-    points = max(1, min(points, y.size))
-    edges = np.linspace(0, y.size, points + 1).astype(int)
-    low = np.minimum.reduceat(y, edges[:-1])
-    high = np.maximum.reduceat(y, edges[:-1])
-    return pd.DataFrame({"time_s": edges[:-1] / float(sr), "low": low, "high": high})
+    starts, low, high = media.envelope_bounds(y, points)
+    return pd.DataFrame({"time_s": starts / float(sr), "low": low, "high": high})
 
 
 def waveform_chart(frame: pd.DataFrame, *, height: int = 110) -> alt.Chart:

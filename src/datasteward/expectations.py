@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from datasteward import gate, review, store
@@ -232,16 +233,50 @@ def _in_batch_order(ds, frame: pd.DataFrame, second: str) -> pd.DataFrame:
 
 # --- threshold tuning --------------------------------------------------------------
 
+def score_values(ds, check: str) -> dict[str, np.ndarray]:
+    """Every stored score of ``check`` (``scores.<check>``), sorted, per language (``store.MISSING`` for none).
+
+    Kept in the database until the dataset next changes (:func:`store.kept`), so
+    that the threshold slider counts by binary search instead of reading 100,000
+    samples on every move, and a fresh server reads them rather than computing them.
+    """
+    REGISTRY[check]  # an unknown check raises, naming the known ones
+    pairs = store.kept(ds, f"score_values:{check}", lambda d: _score_values(d, [check])[check])
+    return {language: np.frombuffer(raw, dtype=np.float64) for language, raw in pairs}
+
+
+def keep_score_values(ds, checks=None) -> None:
+    """Compute :func:`score_values` for every check (or ``checks``) in one pass, and keep them."""
+    checks = sorted(REGISTRY) if checks is None else list(checks)
+    computed = _score_values(ds, checks)
+    for check in checks:
+        store.kept(ds, f"score_values:{check}", lambda d, check=check: computed[check])
+
+
+def _score_values(ds, checks: list[str]) -> dict[str, list[tuple[str, bytes]]]:
+    """Per check, ``(language, sorted float64 bytes)`` pairs: a list, since a language may not be a valid key."""
+    found: dict[str, dict[str, list[float]]] = {c: {} for c in checks}
+    projection = {"language": 1, **{f"scores.{c}": 1 for c in checks}}
+    query = {"$or": [{f"scores.{c}": {"$type": "number"}} for c in checks]}
+    for doc in ds._sample_collection.find(query, projection):
+        language = doc.get("language")
+        language = store.MISSING if language is None else str(language)
+        scores = doc.get("scores") or {}
+        for check in checks:
+            value = scores.get(check)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                found[check].setdefault(language, []).append(float(value))
+    return {c: [(language, np.sort(np.asarray(v, dtype=np.float64)).tobytes()) for language, v in sorted(per.items())]
+            for c, per in found.items()}
+
+
 def score_range(ds, check: str) -> dict:
     """How many items have a stored score for ``check`` (in ``scores.<check>``), and its lowest and highest."""
-    REGISTRY[check]  # an unknown check raises, naming the known ones
-    field = f"scores.{check}"
-    rows = list(ds._sample_collection.aggregate([
-        {"$match": {field: {"$type": "number"}}},
-        {"$group": {"_id": None, "n": {"$sum": 1}, "lo": {"$min": f"${field}"}, "hi": {"$max": f"${field}"}}}]))
-    if not rows:
+    values = [v for v in score_values(ds, check).values() if v.size]
+    if not values:
         return {"scored": 0, "min": None, "max": None}
-    return {"scored": int(rows[0]["n"]), "min": float(rows[0]["lo"]), "max": float(rows[0]["hi"])}
+    return {"scored": sum(v.size for v in values), "min": float(min(v[0] for v in values)),
+            "max": float(max(v[-1] for v in values))}
 
 
 def slider_range(lo: float, hi: float, current: float, *, steps: int = 200) -> tuple[float, float, float]:
@@ -262,7 +297,7 @@ def slider_range(lo: float, hi: float, current: float, *, steps: int = 200) -> t
 
 def would_flag(ds, check: str, threshold: float, *, language: str | None = None,
                contract: Contract | None = None) -> int:
-    """How many items ``check`` would flag at ``threshold``, counted in the database.
+    """How many items ``check`` would flag at ``threshold``: a binary search in :func:`score_values`.
 
     The score is ``scores.<check>``; it fires above or below the threshold as
     the check's ``direction`` says (as a scan decides). With ``language``, only
@@ -271,15 +306,18 @@ def would_flag(ds, check: str, threshold: float, *, language: str | None = None,
     ``contract`` keep it.
     """
     spec = REGISTRY[check]
-    op = "$gt" if spec.direction == "above" else "$lt"
-    field = f"scores.{check}"
+    values = score_values(ds, check)
+    above = spec.direction == "above"
+
+    def fired(scores: np.ndarray, limit: float) -> int:  # strictly beyond the threshold, as a scan decides
+        cut = np.searchsorted(scores, float(limit), side="right" if above else "left")
+        return int(scores.size - cut if above else cut)
+
     if language is not None:
-        return ds._sample_collection.count_documents({"language": language, field: {op: float(threshold)}})
+        return fired(values.get(language, np.zeros(0)), threshold)
     override = (contract or Contract()).checks.get(check)
     own = dict(override.languages) if override else {}
-    clauses = [{"language": {"$nin": list(own)}, field: {op: float(threshold)}}]
-    clauses += [{"language": lang, field: {op: float(value)}} for lang, value in own.items()]
-    return ds._sample_collection.count_documents({"$or": clauses})
+    return sum(fired(scores, own.get(lang, threshold)) for lang, scores in values.items())
 
 
 def save_threshold(ds, check: str, value: float, actor, *, language: str | None = None,

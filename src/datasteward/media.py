@@ -431,6 +431,41 @@ def spectrogram_image(y: np.ndarray, sr: int, *, size: tuple[int, int] = SPECTRO
     return Image.fromarray(rgb, "RGB").resize(size, Image.Resampling.BILINEAR)
 
 
+def envelope_bounds(y: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The waveform's min/max in ``points`` equal buckets: ``(starts, low, high)``, starts as sample indices."""
+    y = np.asarray(y, dtype=np.float32).reshape(-1)
+    if y.size == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
+    points = max(1, min(points, y.size))
+    starts = np.linspace(0, y.size, points + 1).astype(int)[:-1]
+    return starts, np.minimum.reduceat(y, starts), np.maximum.reduceat(y, starts)
+
+
+def waveform_image(y: np.ndarray, sr: int, *, size: tuple[int, int] = SPECTROGRAM_SIZE) -> Image.Image:
+    """The waveform's envelope as a picture the size of the spectrogram, one bucket per pixel column.
+
+    It is scaled to the clip's peak (at least 0.05, so quiet speech still shows),
+    which is written in the corner with the clip's length.
+    """
+    width, height = size
+    _, low, high = envelope_bounds(np.nan_to_num(np.asarray(y, dtype=np.float32)), width)
+    peak = max(float(high.max()) if high.size else 0.0, -float(low.min()) if low.size else 0.0, 0.05)
+    rows = np.arange(height)[:, None]
+    top = np.round((1 - np.clip(high, -peak, peak) / peak) * (height - 1) / 2)
+    bottom = np.round((1 - np.clip(low, -peak, peak) / peak) * (height - 1) / 2)
+    rgb = np.full((height, width, 3), 255, dtype=np.uint8)
+    rgb[height // 2, :] = (200, 200, 200)
+    filled = np.zeros((height, width), dtype=bool)
+    filled[:, : top.size] = (rows >= top) & (rows <= bottom)
+    rgb[filled] = (76, 120, 168)
+    im = Image.fromarray(rgb, "RGB")
+    draw = ImageDraw.Draw(im)
+    seconds = np.asarray(y).size / float(sr) if sr else 0.0
+    draw.text((4, 2), f"peak {peak:.2f}", fill=(90, 90, 90))
+    draw.text((width - 60, height - 13), f"{seconds:7.2f} s", fill=(90, 90, 90))
+    return im
+
+
 def placeholder_image(text: str, *, size: tuple[int, int] = SPECTROGRAM_SIZE) -> Image.Image:
     """A grey tile that says why there is no picture (for corrupt media)."""
     im = Image.new("RGB", size, (70, 70, 70))

@@ -301,11 +301,12 @@ def _phase2(ds, selected: set[str], terms: Contract, progress: Progress | None, 
 
 
 def keep_page_tables(ds) -> None:
-    """Compute what Home, the Overview and the browsers read, and keep it until the dataset next changes."""
-    from datasteward import browse, overview
+    """Compute what Home, the Overview, the browsers and Expectations read, and keep it until the dataset next changes."""
+    from datasteward import browse, expectations, overview
 
     store.summary(ds)
     overview.tables(ds)
+    expectations.keep_score_values(ds)
     for modality in ("image", "audio"):
         browse.kept_facets(ds, modality)
 

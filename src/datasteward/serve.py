@@ -81,7 +81,14 @@ def main(argv: list[str] | None = None) -> None:
     if not app.exists():
         sys.exit(f"datasteward: error: {app} not found; run from the folder that holds app.py, or name it first")
     preload()
+    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
+
+    # app.py routes every page through st.navigation. Left unset, Streamlit would take the pages/
+    # folder for an old-style multipage app until app.py's first run, and ui would then rerun that
+    # first page through app.py (see ui._leave_pages_directory_mode): a second script run on the
+    # first visit to a fresh server.
+    PagesManager.uses_pages_directory = False
 
     sys.argv = ["streamlit", "run", str(app), *args]
     cli.main()
