@@ -231,7 +231,7 @@ def measure_pages(name: str, repeats: int, url_paths: list[str] = PAGES) -> dict
     os.environ.setdefault("STREAMLIT_SERVER_FILE_WATCHER_TYPE", "none")
     chosen = [p for p in pages.app_pages() if p.url_path in url_paths]
     results = pages.measure(chosen, name, repeats, _TMP / "streamlit.log")
-    return {t.page.title: {"cold": t.cold, "warm": t.warm, "interaction": t.interaction, "widget": t.widget,
+    return {t.page.title: {"cold": t.cold, "warm": t.warm, "first": t.first, "interaction": t.interaction, "widget": t.widget,
                            "errors": list(dict.fromkeys(t.errors))} for t in results}
 
 
@@ -520,7 +520,8 @@ def render(results: dict) -> str:
             out += ["### Pages", "",
                     "`streamlit run app.py` driven by Chromium through `benchmarks/pages.py`: cold is the first visit on "
                     "a fresh server (after one visit to the root, which is how `benchmarks/pages.py` opens a page first), warm the median of further "
-                    "visits in new browser sessions, interaction the median of option picks in the page's first "
+                    "visits, both from a returning browser (its HTTP cache kept; runs before 2026-11-27 22:00 UTC used new browser "
+                    "sessions), interaction the median of option picks in the page's first "
                     f"drop-down ({'; '.join(f'{k}: “{v}”' for k, v in widgets.items())}), repeats: {repeats}. "
                     f"**Bold** is over the target ({TARGET_RENDER_S:g} s first render, {TARGET_INTERACTION_S:g} s "
                     "interaction).", "", *growth_table(page_rows, sizes, "page", targets), ""]

@@ -2,7 +2,6 @@
 
 from urllib.parse import urlencode
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -49,18 +48,8 @@ def heatmap(table: pd.DataFrame, key: str):
                          p_adjusted=cells["p_adjusted"].astype(float))
     cells["signed"] = cells["signed"].where(cells["verdict"] == drift.DRIFT, 0.0)
     tested = cells[cells["verdict"] != drift.NOT_ENOUGH]
-    pick = alt.selection_point(fields=["group", "metric"], name="cell")
-    base = alt.Chart(tested).encode(
-        x=alt.X("metric:N", sort=list(dict.fromkeys(cells["metric"])), title=None),
-        y=alt.Y("group:N", sort=list(dict.fromkeys(cells["group"])), title=None),
-        tooltip=["group", "metric", "owner", "verdict", alt.Tooltip("effect:Q", format=".2f"),
-                 alt.Tooltip("p_adjusted:Q", format=".2g"), "n", "n_ref"])
-    chart = base.mark_rect(stroke="#ddd").encode(
-        color=alt.Color("signed:Q", scale=alt.Scale(domain=[-3, 0, 3], range=["#4575b4", "#ffffff", "#d7301f"]),
-                        legend=alt.Legend(title="effect / small (red worse)")),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5))).add_params(pick)
-    height = max(160, 16 * cells["group"].nunique())
-    return st.altair_chart(chart.properties(height=height), on_select="rerun", key=key, width="stretch")
+    return ui.chart("drift_heatmap", tested, groups=list(dict.fromkeys(cells["group"])),
+                    metrics=list(dict.fromkeys(cells["metric"])), key=key, on_select="rerun")
 
 
 def items_link(name: str, row) -> str:
@@ -85,9 +74,7 @@ def distribution(name: str, stamp: tuple, row) -> None:
     """Box plots and ECDFs of a metric in a group and its reference, or the two flag rates."""
     if row["kind"] != "metric":
         bars = pd.DataFrame({"side": [row["group"], row["reference"]], "value": [row["value"], row["value_ref"]]})
-        st.altair_chart(alt.Chart(bars).mark_bar().encode(x=alt.X("value:Q", title=row["metric"]), y="side:N",
-                                                          tooltip=["side", alt.Tooltip("value:Q", format=".3f")]),
-                        key=f"{P}_rates")
+        ui.chart("rate_bars", bars, row["metric"], key=f"{P}_rates")
         return
     sides = []
     for side, where, n in ((row["group"], row["where"], row["n"]), (row["reference"], row["ref_where"], row["n_ref"])):
@@ -101,12 +88,8 @@ def distribution(name: str, stamp: tuple, row) -> None:
     st.caption(f"Drawn from {drift.ECDF_POINTS} quantiles of each side's values (up to {drift.MAX_TEST_SAMPLE:,} per side, "
                "as tested).")
     left, right = st.columns(2)
-    left.altair_chart(alt.Chart(data).mark_boxplot().encode(x=alt.X("value:Q", title=row["metric"]), y="side:N",
-                                                            color=alt.Color("side:N", legend=None)),
-                      key=f"{P}_box", width="stretch")
-    right.altair_chart(alt.Chart(data).mark_line(interpolate="step-after").encode(
-        x=alt.X("value:Q", title=row["metric"]), y=alt.Y("ecdf:Q", title="share at or below"), color="side:N"),
-        key=f"{P}_ecdf", width="stretch")
+    ui.chart("distribution_box", data, row["metric"], key=f"{P}_box", container=left)
+    ui.chart("distribution_ecdf", data, row["metric"], key=f"{P}_ecdf", container=right)
 
 
 st.title("Drift")
@@ -197,11 +180,5 @@ split = ui.param_select("Split by", ["language", "vendor", "none"], key=f"{P}_sp
                         container=t2)
 trend = drift.trend(totals(name, stamp, refresh), trend_metric, None if split == "none" else split, batch_order=order)
 column = "all" if split == "none" else split
-highlight = alt.selection_point(fields=[column], bind="legend")
-line = alt.Chart(trend).mark_line(point=True).encode(
-    x=alt.X("batch:N", sort=order, title="batch (delivery order)"),
-    y=alt.Y("value:Q", title=trend_metric if trend_metric.endswith("rate") else f"mean {trend_metric}"),
-    color=alt.Color(f"{column}:N", title=column),
-    opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
-    tooltip=["batch", column, alt.Tooltip("value:Q", format=".3g"), "n"]).add_params(highlight)
-st.altair_chart(line.interactive(bind_y=False), key=f"{P}_trend_chart", width="stretch")
+ui.chart("trend_lines", trend, column, order=order,
+         title=trend_metric if trend_metric.endswith("rate") else f"mean {trend_metric}", key=f"{P}_trend_chart")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from datasteward import charts, store, ui
+from datasteward import store, ui
 from datasteward.errors import DataStewardError
 from datasteward.importers import FORMATS
 from datasteward.ingest import import_source
@@ -124,10 +124,11 @@ for col, field, label in [(cols[2], "batch", "Batches"), (cols[3], "language", "
 scan_button(name)
 
 left, right = st.columns(2)
-left.altair_chart(charts.count_bars(summary["batch"], "batch", sort=list(summary["batch"]["batch"])), key="chart_batch")
-right.altair_chart(charts.count_bars(summary["language"], "language"), key="chart_language")
-left.altair_chart(charts.count_bars(summary["vendor"], "vendor"), key="chart_vendor")
-right.altair_chart(charts.count_bars(summary["modality"], "modality"), key="chart_modality")
+ui.chart("count_bars", summary["batch"], "batch", sort=list(summary["batch"]["batch"]), key="chart_batch",
+         container=left)
+ui.chart("count_bars", summary["language"], "language", key="chart_language", container=right)
+ui.chart("count_bars", summary["vendor"], "vendor", key="chart_vendor", container=left)
+ui.chart("count_bars", summary["modality"], "modality", key="chart_modality", container=right)
 
 with st.expander("All datasets"):
     st.dataframe(pd.DataFrame({"dataset": ui.dataset_names()}), hide_index=True, key="datasets_table")

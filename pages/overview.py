@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from datasteward import charts, overview, store, ui
+from datasteward import overview, store, ui
 from datasteward.checks import OWNER_DUTIES
 
 
@@ -49,7 +49,7 @@ else:
     top = problems.head(10).copy()
     top["review"] = [overview.review_link(name, check=c, owner=o) for c, o in zip(top["check"], top["owner"])]
     left, right = st.columns(2)
-    left.altair_chart(charts.problem_bars(top), key="ov_problems_chart")
+    ui.chart("problem_bars", top, key="ov_problems_chart", container=left)
     right.dataframe(top[["check", "owner", "open_flags", "share", "review"]], hide_index=True,
                     key="ov_problems", column_config={
                         "share": st.column_config.NumberColumn("share of samples", format="percent"),
@@ -66,6 +66,6 @@ for by, label in (("batch", "batch"), ("language", "language")):
     order = list(dict.fromkeys(frame[by]))
     linked = frame.assign(href=[overview.review_link(name, owner=o, **{by: v}) if v != store.MISSING else None
                                 for o, v in zip(frame["owner"], frame[by])])
-    st.altair_chart(charts.ownership_heatmap(linked, by, sort=order), key=f"ov_heatmap_{by}")
+    ui.chart("ownership_heatmap", linked, by, sort=order, key=f"ov_heatmap_{by}")
     with st.expander(f"Table: owning layer x {label}, with links", expanded=len(order) <= 12):
         st.markdown(overview.link_table(frame, by, name))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from datasteward import charts, scorecard, store, ui
+from datasteward import scorecard, store, ui
 
 st.title("Scorecard")
 name = ui.require_dataset()
@@ -31,5 +31,5 @@ if chosen:
     annotators = annotators[annotators["vendor"].isin(chosen)]
 sort = ui.param_select("Sort annotators by (lowest first)", list(SORTS), key="sc_sort", param="sort")
 annotators = annotators.sort_values(SORTS[sort], kind="stable").reset_index(drop=True)
-st.altair_chart(charts.accuracy_bars(annotators, "annotator"), key="sc_chart")
+ui.chart("accuracy_bars", annotators, "annotator", key="sc_chart")
 st.dataframe(annotators, hide_index=True, key="sc_annotators")

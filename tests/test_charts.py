@@ -18,3 +18,31 @@ def test_count_bars_keeps_the_given_order_and_every_label():
 def test_count_bars_defaults_to_longest_first():
     frame = pd.DataFrame({"vendor": ["a", "b"], "samples": [1, 2]})
     assert count_bars(frame, "vendor").to_dict()["encoding"]["y"]["sort"] == "-x"
+
+
+def test_to_spec_ships_every_layer_dataset_as_arrow_and_keeps_the_selection():
+    import pyarrow as pa
+
+    from datasteward import charts
+
+    frame = pd.DataFrame({"owner": ["ml", "ml", "data_ops"], "batch": ["b1", "b2", "b1"], "open_flags": [3, 0, 7],
+                          "items_flagged": [2, 0, 5], "items": [10, 10, 10], "rate": [0.2, 0.0, 0.5],
+                          "href": ["/review?a", None, "/review?b"]})
+    layered = charts.ownership_heatmap(frame, "batch", sort=["b1", "b2"])
+    plain = layered.to_dict()
+    spec = charts.to_spec(layered)
+    assert spec["layer"] == plain["layer"] and set(spec["datasets"]) == set(plain["datasets"])
+    for name, raw in spec["datasets"].items():
+        shipped = pa.ipc.open_stream(raw).read_all().to_pandas()
+        assert shipped.to_dict("records") == pd.DataFrame.from_records(plain["datasets"][name]).to_dict("records")
+    assert shipped["open_flags"].tolist() == [3, 0, 7]
+    assert shipped["href"].isna().tolist() == [False, True, False]  # a missing link stays missing, not the text "None"
+    # a clickable chart keeps its selection parameter, which st.vega_lite_chart(on_select="rerun") reports
+    cells = pd.DataFrame({"group": ["b2"], "metric": ["snr_db"], "owner": ["data_ops"], "verdict": ["drift"],
+                          "effect": [0.4], "p_adjusted": [0.01], "n": [30], "n_ref": [90], "signed": [2.0]})
+    heat = charts.to_spec(charts.drift_heatmap(cells, groups=["b2"], metrics=["snr_db"]))
+    assert [p["name"] for p in heat["params"]] == ["cell"] and heat["height"] == 160
+    # no 5,000-row limit (Altair's default transformer refuses bigger frames)
+    big = charts.to_spec(charts.count_bars(pd.DataFrame({"batch": [f"b{i}" for i in range(6000)], "samples": 1}),
+                                           "batch"))
+    assert pa.ipc.open_stream(next(iter(big["datasets"].values()))).read_all().num_rows == 6000

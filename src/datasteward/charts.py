@@ -6,6 +6,27 @@ import altair as alt
 import pandas as pd
 
 
+def to_spec(chart: alt.TopLevelMixin) -> dict:
+    """``chart`` as a Vega-Lite spec for ``st.vega_lite_chart``, validated once, each dataset as Arrow bytes.
+
+    ``st.altair_chart`` validates the chart against the Vega-Lite schema and
+    converts its data to Arrow on every render: tens of milliseconds a chart,
+    and most of the Overview's script time. A page caches this spec instead
+    (:func:`datasteward.ui.chart`), and Streamlit sends the bytes as they are.
+    """
+    import pyarrow as pa
+
+    with alt.data_transformers.enable("default", max_rows=None):
+        spec = chart.to_dict()
+    for name, rows in spec.get("datasets", {}).items():
+        table = pa.Table.from_pandas(pd.DataFrame.from_records(rows), preserve_index=False, nthreads=1)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        spec["datasets"][name] = sink.getvalue().to_pybytes()
+    return spec
+
+
 def count_bars(frame: pd.DataFrame, field: str, *, title: str | None = None, sort: list[str] | None = None) -> alt.Chart:
     """Horizontal bars of ``frame["samples"]`` per ``frame[field]``.
 
@@ -82,3 +103,54 @@ def problem_bars(frame: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=alt.Step(22))
     )
+
+
+# --- drift -----------------------------------------------------------------------
+
+def drift_heatmap(cells: pd.DataFrame, *, groups: list[str], metrics: list[str]) -> alt.Chart:
+    """Group x metric, coloured by signed effect strength (red worse, blue better); a click selects ``cell``.
+
+    ``cells`` is :func:`datasteward.drift.heatmap_frame` with a ``signed`` column
+    (strength, negative for a change for the better, 0 where nothing drifted).
+    """
+    pick = alt.selection_point(fields=["group", "metric"], name="cell")
+    base = alt.Chart(cells).encode(
+        x=alt.X("metric:N", sort=metrics, title=None),
+        y=alt.Y("group:N", sort=groups, title=None),
+        tooltip=["group", "metric", "owner", "verdict", alt.Tooltip("effect:Q", format=".2f"),
+                 alt.Tooltip("p_adjusted:Q", format=".2g"), "n", "n_ref"])
+    return base.mark_rect(stroke="#ddd").encode(
+        color=alt.Color("signed:Q", scale=alt.Scale(domain=[-3, 0, 3], range=["#4575b4", "#ffffff", "#d7301f"]),
+                        legend=alt.Legend(title="effect / small (red worse)")),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5)),
+    ).add_params(pick).properties(height=max(160, 16 * len(groups)))
+
+
+def rate_bars(bars: pd.DataFrame, metric: str) -> alt.Chart:
+    """A group's rate against its reference's: ``bars`` has ``side`` and ``value``."""
+    return alt.Chart(bars).mark_bar().encode(x=alt.X("value:Q", title=metric), y="side:N",
+                                             tooltip=["side", alt.Tooltip("value:Q", format=".3f")])
+
+
+def distribution_box(points: pd.DataFrame, metric: str) -> alt.Chart:
+    """Box plots of a metric per ``side``, from :func:`datasteward.drift.ecdf_points` rows."""
+    return alt.Chart(points).mark_boxplot().encode(x=alt.X("value:Q", title=metric), y="side:N",
+                                                   color=alt.Color("side:N", legend=None))
+
+
+def distribution_ecdf(points: pd.DataFrame, metric: str) -> alt.Chart:
+    """Step ECDFs of a metric per ``side``, from :func:`datasteward.drift.ecdf_points` rows."""
+    return alt.Chart(points).mark_line(interpolate="step-after").encode(
+        x=alt.X("value:Q", title=metric), y=alt.Y("ecdf:Q", title="share at or below"), color="side:N")
+
+
+def trend_lines(trend: pd.DataFrame, column: str, *, order: list[str], title: str) -> alt.Chart:
+    """A metric or rate over batches in delivery order, a line per ``column`` value; click the legend to pick one."""
+    highlight = alt.selection_point(fields=[column], bind="legend")
+    return alt.Chart(trend).mark_line(point=True).encode(
+        x=alt.X("batch:N", sort=order, title="batch (delivery order)"),
+        y=alt.Y("value:Q", title=title),
+        color=alt.Color(f"{column}:N", title=column),
+        opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
+        tooltip=["batch", column, alt.Tooltip("value:Q", format=".3g"), "n"],
+    ).add_params(highlight).interactive(bind_y=False)

@@ -54,6 +54,23 @@ def cached_summary(name: str, stamp: tuple) -> dict:
     return store.summary(store.open_dataset(name))
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _chart_spec(builder: str, args: tuple, kwargs: dict) -> dict:
+    from datasteward import charts
+
+    return charts.to_spec(getattr(charts, builder)(*args, **kwargs))
+
+
+def chart(builder: str, *args, key: str, container=None, on_select="ignore", **kwargs):
+    """Draw ``charts.<builder>(*args, **kwargs)`` from a spec cached on those arguments; returns the chart's state.
+
+    Building and validating an Altair chart on every render costs tens of
+    milliseconds a chart (:func:`datasteward.charts.to_spec`).
+    """
+    spec = _chart_spec(builder, args, kwargs)
+    return (container or st).vega_lite_chart(spec=spec, key=key, width="stretch", on_select=on_select)
+
+
 def pick_dataset(names: list[str]) -> str | None:
     """The dataset named in the URL (``?dataset=``), else the first; kept in the URL for sharing."""
     wanted = st.query_params.get("dataset")
