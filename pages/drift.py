@@ -47,7 +47,9 @@ def heatmap(table: pd.DataFrame, key: str):
     cells = cells.assign(signed=np.where(cells["worse"].fillna(False).astype(bool), 1, -1) * cells["strength"].clip(0, 3),
                          p_adjusted=cells["p_adjusted"].astype(float))
     cells["signed"] = cells["signed"].where(cells["verdict"] == drift.DRIFT, 0.0)
-    tested = cells[cells["verdict"] != drift.NOT_ENOUGH]
+    # Only what the chart draws and its tooltip show travel to the browser.
+    tested = cells.loc[cells["verdict"] != drift.NOT_ENOUGH,
+                       ["group", "metric", "owner", "verdict", "effect", "p_adjusted", "n", "n_ref", "signed"]]
     return ui.chart("drift_heatmap", tested, groups=list(dict.fromkeys(cells["group"])),
                     metrics=list(dict.fromkeys(cells["metric"])), key=key, on_select="rerun")
 

@@ -199,7 +199,7 @@ if name is None:
     st.stop()
 actor = ui.current_actor()
 ds = store.open_dataset(name)
-ds.reload()  # the contract and rejections live in the dataset's info, which another process may have changed
+store.refresh_info(ds)  # the contract and rejections live in the dataset's info, which another process may have changed
 stamp = ui.dataset_stamp(name)
 summary = ui.cached_summary(name, stamp)
 if "ex_message" in st.session_state:

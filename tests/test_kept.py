@@ -54,3 +54,17 @@ def test_a_value_the_database_cannot_hold_is_computed_every_time(dataset_name):
     compute, calls = counting(lambda: {"big": 2**70})
     assert store.kept(ds, "big", compute) == {"big": 2**70}
     assert store.kept(ds, "big", compute) == {"big": 2**70} and len(calls) == 2
+
+
+def test_refresh_info_reads_what_another_process_wrote_without_reloading(dataset_name):
+    import fiftyone.core.odm as foo
+
+    ds = store.open_dataset(dataset_name, create=True)
+    datasets = foo.get_db_conn().datasets
+    datasets.update_one({"_id": ds._doc.id}, {"$set": {"info.scan": {"alpha": 0.5}}})  # as a scan elsewhere does
+    loaded = datasets.find_one({"_id": ds._doc.id})["last_loaded_at"]
+    assert "scan" not in (ds.info or {})  # this process's object is stale
+    info = store.refresh_info(ds)
+    assert info["scan"] == {"alpha": 0.5} and ds.info["scan"] == {"alpha": 0.5}
+    assert "datasteward_schema" in info  # the rest of the info is still there
+    assert datasets.find_one({"_id": ds._doc.id})["last_loaded_at"] == loaded  # nothing written

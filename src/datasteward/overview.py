@@ -18,7 +18,7 @@ def tables(ds) -> dict:
     """Everything the Overview shows: ``kpis``, ``problems`` (every check) and the ``batch`` and ``language``
     ownership matrices; kept in the database until the dataset changes (:func:`store.kept`)."""
     def compute(ds):
-        ds.reload()  # the last scan's agreement lives in the dataset's info, which another process may have written
+        store.refresh_info(ds)  # the last scan's agreement lives in the info, which another process may have written
         return {"kpis": kpis(ds), "problems": top_problems(ds, limit=None), **ownership(ds)}
 
     return store.kept(ds, "overview", compute)

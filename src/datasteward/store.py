@@ -523,6 +523,20 @@ def set_info_entry(ds, key: str, entry: str, value) -> dict:
     return dict((ds.info or {}).get(key) or {})
 
 
+def refresh_info(ds) -> dict:
+    """``ds.info`` as stored now (another process, such as a scan from the CLI, may have written it).
+
+    Reads the one field: ``Dataset.reload`` also rebuilds the sample schema and
+    writes the dataset's last-loaded time, a few hundred milliseconds on a page.
+    """
+    import fiftyone.core.odm as foo
+
+    doc = foo.get_db_conn().datasets.find_one({"_id": ds._doc.id}, {"info": 1})
+    if doc is not None:
+        ds._doc.info = doc.get("info") or {}
+    return ds.info or {}
+
+
 def set_info(ds, key: str, value) -> None:
     """Store a JSON-able value in the dataset's info under ``key``."""
     ds.reload()

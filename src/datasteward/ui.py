@@ -126,9 +126,8 @@ def current_user() -> str:
 @st.cache_data(max_entries=32, show_spinner=False)
 def scan_info(name: str, stamp: tuple) -> dict:
     """What the last scan recorded on the dataset (time, agreement, scorecards)."""
-    ds = store.open_dataset(name)
-    ds.reload()  # the server's dataset object is shared; a scan from the CLI changed the info behind its back
-    return dict((ds.info or {}).get("scan") or {})
+    # The server's dataset object is shared; a scan from the CLI changes the info behind its back.
+    return dict(store.refresh_info(store.open_dataset(name)).get("scan") or {})
 
 
 def current_actor():
