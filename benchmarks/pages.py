@@ -16,8 +16,9 @@ Times come from the browser's own clock: from navigation start for a first
 render, and from the click that picks a widget option for an interaction.
 
 - cold: the median over 5 fresh servers of the first visit to the page; for the
-  default page that is the server's first visit (every cache empty), for the
-  others the first visit after one to the root (see ``measure``); results the
+  default page that is the server's first visit (every cache empty); the others
+  are then opened once each, in an order that turns by one page per server, so
+  each has its own caches empty (see ``measure``); results the
   database keeps across restarts (``store.kept``, the drift tables) are read, as
   on any restart. The browser is a returning one: a tab in one browser session
   that has opened the app before, with its HTTP cache, as a user's browser has
@@ -198,62 +199,65 @@ def interactions(browser, url: str, repeats: int) -> tuple[str, list[float], lis
 
 
 def measure(pages: list[AppPage], name: str, repeats: int, log: Path) -> list[Timing]:
+    """Cold visits on ``repeats`` fresh servers, then warm, first and interaction timings on the last one."""
     from playwright.sync_api import sync_playwright
 
-    results = []
+    timings = {p.url_path: Timing(p) for p in pages}
     port = free_port()  # every server on one port: a returning browser's cache is kept per origin
+
+    def url(path: str) -> str:
+        return f"http://127.0.0.1:{port}/{path}?dataset={name}"
+
+    def timed(timing: Timing, into: list[float], address: str, returning=None) -> None:
+        try:
+            seconds, errs = visit(browser, address, returning=returning)
+            into.append(seconds)
+            timing.errors += errs
+        except Exception as exc:  # one broken page must not hide the others' figures
+            timing.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         returning = new_session(browser)
+        server = None
         try:
             # The returning browser opens every page once first, as a user of the app has (not counted).
             server = start_server(port, log)
-            try:
-                for app_page in [AppPage("", "root", ""), *pages]:
-                    visit(browser, f"http://127.0.0.1:{port}/{app_page.url_path}?dataset={name}", returning=returning)
-            finally:
+            for app_page in [AppPage("", "root", ""), *pages]:
+                visit(browser, url(app_page.url_path), returning=returning)
+            for k in range(repeats):
                 server.terminate()
                 server.wait(timeout=30)
-            for app_page in pages:
-                timing = Timing(app_page)
-                print(f"{app_page.title}: cold ({repeats} fresh servers)…", flush=True)
-                url = f"http://127.0.0.1:{port}/{app_page.url_path}?dataset={name}"
-                for k in range(repeats):
-                    last = k == repeats - 1  # the last server also gives the warm visits and the interactions
-                    server = start_server(port, log)
-                    try:
-                        # A fresh server runs a page URL opened before any visit to the root as a bare script from
-                        # pages/ (Streamlit's old multipage mode) until app.py has called st.navigation once; so the
-                        # root is opened first, and a page's cold visit finds the process warm but its caches empty.
-                        root_seconds, errs = visit(browser, f"http://127.0.0.1:{port}/?dataset={name}",
-                                                   returning=returning)
-                        seconds, errs = (root_seconds, errs) if app_page.default else visit(browser, url,
-                                                                                            returning=returning)
-                        timing.cold.append(seconds)
-                        timing.errors += errs
-                        if last:
-                            for _ in range(repeats):
-                                seconds, errs = visit(browser, url, returning=returning)
-                                timing.warm.append(seconds)
-                                timing.errors += errs
-                            for _ in range(repeats):
-                                seconds, errs = visit(browser, url)
-                                timing.first.append(seconds)
-                                timing.errors += errs
-                            print(f"{app_page.title}: interaction…", flush=True)
-                            timing.widget, timing.interaction, errs = interactions(browser, url, repeats)
-                            timing.errors += errs
-                    except Exception as exc:  # one broken page must not hide the others' figures
-                        timing.errors.append(f"{type(exc).__name__}: {exc}"[:200])
-                    finally:
-                        server.terminate()
-                        server.wait(timeout=30)
-                results.append(timing)
+                server = start_server(port, log)
+                print(f"cold visits, fresh server {k + 1} of {repeats}…", flush=True)
+                # A fresh server runs a page URL opened before any visit to the root as a bare script from pages/
+                # (Streamlit's old multipage mode) until app.py has called st.navigation once; so the root is opened
+                # first (the default page's cold visit: every cache empty), then every other page once, each with
+                # its own caches empty. The order turns by one page per server, so no page always comes first.
+                root = next((t for t in timings.values() if t.page.default), Timing(AppPage("", "root", "")))
+                timed(root, root.cold, url(""), returning)  # counted only when the default page is measured
+                others = [t for t in timings.values() if not t.page.default]
+                for timing in others[k % len(others):] + others[:k % len(others)] if others else []:
+                    timed(timing, timing.cold, url(timing.page.url_path), returning)
+            for timing in timings.values():  # on the last fresh server, now warm
+                print(f"{timing.page.title}: warm, first visits and interaction…", flush=True)
+                for _ in range(repeats):
+                    timed(timing, timing.warm, url(timing.page.url_path), returning)
+                for _ in range(repeats):
+                    timed(timing, timing.first, url(timing.page.url_path))
+                try:
+                    timing.widget, timing.interaction, errs = interactions(browser, url(timing.page.url_path), repeats)
+                    timing.errors += errs
+                except Exception as exc:
+                    timing.errors.append(f"{type(exc).__name__}: {exc}"[:200])
                 print(f"  {row(timing)}", flush=True)
         finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
             returning.close()
             browser.close()
-    return results
+    return list(timings.values())
 
 
 def _fmt(seconds: float | None, target: float, spread: list[float] | None = None) -> str:
@@ -283,9 +287,9 @@ def report(results: list[Timing], n: int, gen_seconds: float, repeats: int) -> s
         f"`streamlit run app.py` against a synthetic dataset of {n:,} samples (`benchmarks/synth.py`, written in "
         f"{gen_seconds:.0f} s), driven by Debian's Chromium through Playwright. The server is started as `make run` "
         "starts it (`python -m datasteward.serve`: FiftyOne imported and the database connected before it answers). "
-        f"Cold is the median over {repeats} fresh servers of the first visit to the page: for the default page every "
-        "server cache is empty; the other pages are opened after one visit to the root, so their cold figure has the "
-        "page's own caches empty. "
+        f"Cold is the median over {repeats} fresh servers of the first visit to the page: the root (the default page) "
+        "first, with every server cache empty, then every other page once, each with its own caches empty, in an "
+        "order that turns by one page per server. "
         "What the database keeps across restarts (the scan's drift tables and kept results, which the generator "
         "computes as a scan does) is read as on any restart. "
         "Cold and warm visits come from a returning browser: each is a new tab of one browser session that has "

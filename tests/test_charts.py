@@ -1,7 +1,9 @@
 """Charts are functions returning Altair specs; tested through to_dict()."""
 
 import pandas as pd
+import pytest
 
+from datasteward import charts as charts_module
 from datasteward.charts import count_bars
 
 
@@ -46,3 +48,15 @@ def test_to_spec_ships_every_layer_dataset_as_arrow_and_keeps_the_selection():
     big = charts.to_spec(charts.count_bars(pd.DataFrame({"batch": [f"b{i}" for i in range(6000)], "samples": 1}),
                                            "batch"))
     assert pa.ipc.open_stream(next(iter(big["datasets"].values()))).read_all().num_rows == 6000
+
+
+@pytest.mark.parametrize("builder, args, kwargs", charts_module.examples(), ids=[e[0] for e in charts_module.examples()])
+def test_every_page_chart_is_valid_vega_lite(builder, args, kwargs):
+    """The charts the pages draw (and `serve` draws once at start): each validates and ships its data as Arrow."""
+    import pyarrow as pa
+
+    chart = getattr(charts_module, builder)(*args, **kwargs)
+    chart.to_dict()  # validates against the Vega-Lite schema; raises otherwise
+    spec = charts_module.to_spec(chart)
+    rows = sum(pa.ipc.open_stream(raw).read_all().num_rows for raw in spec["datasets"].values())
+    assert rows == len(args[0])

@@ -154,3 +154,37 @@ def trend_lines(trend: pd.DataFrame, column: str, *, order: list[str], title: st
         opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
         tooltip=["batch", column, alt.Tooltip("value:Q", format=".3g"), "n"],
     ).add_params(highlight).interactive(bind_y=False)
+
+
+def examples() -> list[tuple[str, tuple, dict]]:
+    """Every chart the pages draw, as ``(builder, args, kwargs)`` on a few rows of made-up data.
+
+    ``datasteward.serve`` draws each once before the server answers: Altair builds
+    its channel and schema caches on a chart type's first use, about a tenth of a
+    second each, which a fresh server's first page would otherwise wait for. The
+    tests check that each is a valid Vega-Lite spec.
+    """
+    counts = pd.DataFrame({"batch": ["b1", "b2"], "samples": [3, 5]})
+    people = pd.DataFrame({"annotator": ["a1", "a2"], "vendor": ["v1", "v2"], "ds_accuracy": [0.9, 0.7],
+                           "agreement_with_consensus": [0.8, 0.6]})
+    owners = pd.DataFrame({"owner": ["ml", "data_ops"], "batch": ["b1", "b1"], "open_flags": [2, 1],
+                           "items_flagged": [2, 1], "items": [10, 10], "rate": [0.2, 0.1], "href": ["/review", None]})
+    problems = pd.DataFrame({"check": ["dark", "blurry"], "owner": ["data_ops", "data_ops"], "severity": ["high", "low"],
+                             "open_flags": [5, 2], "share": [0.05, 0.02], "describes": ["Dark photo", "Blurry photo"]})
+    cells = pd.DataFrame({"group": ["b2", "b2"], "metric": ["snr_db", "dark rate"], "owner": ["data_ops", "data_ops"],
+                          "verdict": ["drift", "stable"], "effect": [0.4, 0.01], "p_adjusted": [0.01, 0.9],
+                          "n": [30, 30], "n_ref": [90, 90], "signed": [2.0, 0.0]})
+    sides = pd.DataFrame({"side": ["b2", "b2", "before", "before"], "value": [1.0, 2.0, 1.5, 2.5],
+                          "ecdf": [0.5, 1.0, 0.5, 1.0]})
+    trend = pd.DataFrame({"batch": ["b1", "b2"], "language": ["en", "en"], "value": [0.1, 0.2], "n": [10, 12]})
+    return [
+        ("count_bars", (counts, "batch"), {"sort": ["b1", "b2"]}),
+        ("accuracy_bars", (people, "annotator"), {}),
+        ("ownership_heatmap", (owners, "batch"), {"sort": ["b1"]}),
+        ("problem_bars", (problems,), {}),
+        ("drift_heatmap", (cells,), {"groups": ["b2"], "metrics": ["snr_db", "dark rate"]}),
+        ("rate_bars", (sides[["side", "value"]].head(2), "dark rate"), {}),
+        ("distribution_box", (sides, "snr_db"), {}),
+        ("distribution_ecdf", (sides, "snr_db"), {}),
+        ("trend_lines", (trend, "language"), {"order": ["b1", "b2"], "title": "mean snr_db"}),
+    ]

@@ -62,15 +62,13 @@ def preload(*, log=print) -> float:
 
 
 def _first_use() -> None:
-    """What the first page of a server would otherwise pay for once: Altair compiles the Vega-Lite schema
-    validator on its first chart, and pandas' Arrow conversion (every table and chart) loads its machinery."""
-    import altair as alt
-    import pandas as pd
-    import pyarrow as pa
+    """What the first page of a server would otherwise pay for once: Altair builds its channel and schema caches
+    on a chart type's first use (every chart the pages draw is drawn once, :func:`datasteward.charts.examples`),
+    and pandas' Arrow conversion (every table) loads its machinery."""
+    from datasteward import charts
 
-    frame = pd.DataFrame({"x": ["a", "b"], "y": [1.0, 2.0]})
-    alt.Chart(frame).mark_bar().encode(x="x:N", y="y:Q", tooltip=["x", "y"]).to_dict()
-    pa.Table.from_pandas(frame)
+    for builder, args, kwargs in charts.examples():
+        charts.to_spec(getattr(charts, builder)(*args, **kwargs))
 
 
 def main(argv: list[str] | None = None) -> None:
