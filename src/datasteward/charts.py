@@ -7,19 +7,31 @@ import pandas as pd
 
 
 def to_spec(chart: alt.TopLevelMixin) -> dict:
-    """``chart`` as a Vega-Lite spec for ``st.vega_lite_chart``, validated once, each dataset as Arrow bytes.
+    """``chart`` as a Vega-Lite spec for ``st.vega_lite_chart``, each dataset as Arrow bytes.
 
     ``st.altair_chart`` validates the chart against the Vega-Lite schema and
-    converts its data to Arrow on every render: tens of milliseconds a chart,
-    and most of the Overview's script time. A page caches this spec instead
-    (:func:`datasteward.ui.chart`), and Streamlit sends the bytes as they are.
+    converts its data on every render: tens of milliseconds a chart, and most of
+    the Overview's script time. A page caches this spec instead
+    (:func:`datasteward.ui.chart`), and Streamlit sends the bytes as they are. A
+    chart's frame goes to Arrow as it is, as ``st.altair_chart`` sends it. Not
+    validated here: every chart the pages draw is validated by the tests
+    (:func:`examples`).
     """
     import pyarrow as pa
 
-    with alt.data_transformers.enable("default", max_rows=None):
-        spec = chart.to_dict()
-    for name, rows in spec.get("datasets", {}).items():
-        table = pa.Table.from_pandas(pd.DataFrame.from_records(rows), preserve_index=False, nthreads=1)
+    frame = chart.data if isinstance(chart.data, pd.DataFrame) else None
+    if frame is None:  # no data, or data inside the layers: Altair inlines it as records
+        with alt.data_transformers.enable("default", max_rows=None):
+            spec = chart.to_dict(validate=False)
+        frames = {name: pd.DataFrame.from_records(rows) for name, rows in spec.get("datasets", {}).items()}
+    else:
+        named = chart.copy(deep=False)
+        named.data = alt.NamedData(name="data")
+        spec = named.to_dict(validate=False)
+        frames = {"data": frame}
+    spec["datasets"] = {}
+    for name, table in frames.items():
+        table = pa.Table.from_pandas(table.reset_index(drop=True), preserve_index=False, nthreads=1)
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
@@ -117,8 +129,8 @@ def drift_heatmap(cells: pd.DataFrame, *, groups: list[str], metrics: list[str])
     base = alt.Chart(cells).encode(
         x=alt.X("metric:N", sort=metrics, title=None),
         y=alt.Y("group:N", sort=groups, title=None),
-        tooltip=["group", "metric", "owner", "verdict", alt.Tooltip("effect:Q", format=".2f"),
-                 alt.Tooltip("p_adjusted:Q", format=".2g"), "n", "n_ref"])
+        tooltip=["group:N", "metric:N", "owner:N", "verdict:N", alt.Tooltip("effect:Q", format=".2f"),
+                 alt.Tooltip("p_adjusted:Q", format=".2g"), "n:Q", "n_ref:Q"])
     return base.mark_rect(stroke="#ddd").encode(
         color=alt.Color("signed:Q", scale=alt.Scale(domain=[-3, 0, 3], range=["#4575b4", "#ffffff", "#d7301f"]),
                         legend=alt.Legend(title="effect / small (red worse)")),
@@ -129,7 +141,7 @@ def drift_heatmap(cells: pd.DataFrame, *, groups: list[str], metrics: list[str])
 def rate_bars(bars: pd.DataFrame, metric: str) -> alt.Chart:
     """A group's rate against its reference's: ``bars`` has ``side`` and ``value``."""
     return alt.Chart(bars).mark_bar().encode(x=alt.X("value:Q", title=metric), y="side:N",
-                                             tooltip=["side", alt.Tooltip("value:Q", format=".3f")])
+                                             tooltip=["side:N", alt.Tooltip("value:Q", format=".3f")])
 
 
 def distribution_box(points: pd.DataFrame, metric: str) -> alt.Chart:
@@ -152,7 +164,7 @@ def trend_lines(trend: pd.DataFrame, column: str, *, order: list[str], title: st
         y=alt.Y("value:Q", title=title),
         color=alt.Color(f"{column}:N", title=column),
         opacity=alt.condition(highlight, alt.value(1.0), alt.value(0.15)),
-        tooltip=["batch", column, alt.Tooltip("value:Q", format=".3g"), "n"],
+        tooltip=["batch:N", f"{column}:N", alt.Tooltip("value:Q", format=".3g"), "n:Q"],
     ).add_params(highlight).interactive(bind_y=False)
 
 
