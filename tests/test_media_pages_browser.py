@@ -61,8 +61,10 @@ def test_audio_page_plays_a_clip(streamlit_server, chromium, scanned_demo):
     page = open_page(chromium, streamlit_server, f"audio?dataset={scanned_demo}", "clips match")
     assert count_on(page, "clips") == browse.count(store.open_dataset(scanned_demo), browse.Filters(modality="audio"))
     page.wait_for_function("document.querySelectorAll('audio').length >= 5", timeout=60_000)
-    page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 5",
-                           timeout=60_000)
+    # each clip that decodes shows two pictures, its spectrogram and its waveform, loaded and drawn
+    page.wait_for_function("Array.from(document.querySelectorAll('[data-testid=\"stMain\"] img'))"
+                           ".filter(i => i.complete && i.naturalWidth > 0).length"
+                           " >= 2 * document.querySelectorAll('audio').length", timeout=60_000)
     body = page.inner_text("body")
     assert "cannot be decoded" in body  # the demo's corrupt clip says why instead of crashing
     audio = page.locator("audio").first
