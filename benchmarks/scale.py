@@ -512,7 +512,8 @@ def render(results: dict) -> str:
                 page_rows[label] = []
                 for n in sizes:
                     t = by[n].get("pages", {}).get(title)
-                    value = None if t is None else (t["cold"] if kind == "cold" else _median(t[kind]))
+                    # cold is one visit in runs before session 4, a list of fresh servers' visits since
+                    value = None if t is None else (_median(t[kind]) if isinstance(t[kind], list) else t[kind])
                     page_rows[label].append(value)
                     if t and t.get("widget"):
                         widgets[title] = t["widget"]
