@@ -168,6 +168,11 @@ def trend_lines(trend: pd.DataFrame, column: str, *, order: list[str], title: st
     ).add_params(highlight).interactive(bind_y=False)
 
 
+def spec_of(builder: str, args: tuple = (), kwargs: dict | None = None) -> dict:
+    """:func:`to_spec` of the chart ``<builder>(*args, **kwargs)`` of this module, as :func:`examples` names them."""
+    return to_spec(globals()[builder](*args, **(kwargs or {})))
+
+
 def examples() -> list[tuple[str, tuple, dict]]:
     """Every chart the pages draw, as ``(builder, args, kwargs)`` on a few rows of made-up data.
 

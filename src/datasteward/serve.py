@@ -68,7 +68,7 @@ def _first_use() -> None:
     from datasteward import charts
 
     for builder, args, kwargs in charts.examples():
-        charts.to_spec(getattr(charts, builder)(*args, **kwargs))
+        charts.spec_of(builder, args, kwargs)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,7 +58,7 @@ def cached_summary(name: str, stamp: tuple) -> dict:
 def _chart_spec(builder: str, args: tuple, kwargs: dict) -> dict:
     from datasteward import charts
 
-    return charts.to_spec(getattr(charts, builder)(*args, **kwargs))
+    return charts.spec_of(builder, args, kwargs)
 
 
 def chart(builder: str, *args, key: str, container=None, on_select="ignore", **kwargs):
